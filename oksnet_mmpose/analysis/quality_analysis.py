@@ -1,0 +1,180 @@
+# Copyright (c) oksnet-mmpose contributors.
+"""How well does each pose score rank the poses? Correlation with GT OKS
+(paper Tab. I), COCO AP per score (Tab. XIV) and the figures of the paper
+(Fig. 3 scatter, Fig. 4 histograms), from a COCO annotation file and the
+results JSON of :class:`QualityCocoMetric`.
+
+Every AP comes from xtcocotools' COCOeval.
+"""
+import contextlib
+import io
+import json
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from scipy.stats import pearsonr, spearmanr
+
+# score name -> field of a pose in the results JSON
+SCORE_FIELDS = {
+    'heatmap': 'heatmap_score',
+    'oksnet': 'oksnet_score',
+    'gt_oks': 'gt_oks',
+}
+AP_NAMES = ('ap', 'ap50', 'ap75', 'ap_m', 'ap_l', 'ar')
+# indices of those in COCOeval.stats for keypoints
+_STATS_INDEX = (0, 1, 2, 3, 4, 5)
+
+
+def load_results(ann_file: str, results_file: str,
+                 required: Sequence[str] = ('heatmap_score',
+                                            'oksnet_score')) -> List[dict]:
+    """Load a results JSON (COCO results format plus score fields) and check
+    it against the annotation file, naming the file and what is wrong."""
+    if not osp.isfile(results_file):
+        raise FileNotFoundError(f'results file {results_file} not found')
+    with open(results_file) as f:
+        poses = json.load(f)
+    if not isinstance(poses, list) or not poses:
+        raise ValueError(f'{results_file} holds no poses (empty or not a '
+                         'COCO results list)')
+    with open(ann_file) as f:
+        image_ids = {img['id'] for img in json.load(f)['images']}
+    for index, pose in enumerate(poses):
+        missing = [k for k in ('image_id', 'keypoints', *required)
+                   if k not in pose]
+        if missing:
+            raise KeyError(f'{results_file}: pose {index} has no '
+                           f'{", ".join(missing)}')
+        if pose['image_id'] not in image_ids:
+            raise KeyError(f'{results_file}: pose {index} has image_id '
+                           f'{pose["image_id"]}, which {ann_file} does not '
+                           'have')
+    return poses
+
+
+def coco_ap(coco, poses: List[dict], score_field: str,
+            sigmas: Sequence[float]) -> Dict[str, float]:
+    """COCO keypoint AP/AR (xtcocotools) of ``poses`` scored by
+    ``score_field``."""
+    from xtcocotools.cocoeval import COCOeval
+    scored = [dict(p, score=float(p[score_field])) for p in poses]
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_dt = coco.loadRes(scored)
+        coco_eval = COCOeval(coco, coco_dt, 'keypoints', np.asarray(sigmas),
+                             use_area=True)
+        coco_eval.params.useSegm = None
+        coco_eval.evaluate()
+        coco_eval.accumulate()
+        coco_eval.summarize()
+    return {
+        name: float(coco_eval.stats[i])
+        for name, i in zip(AP_NAMES, _STATS_INDEX)
+    }
+
+
+def correlations(scores: np.ndarray,
+                 gt_oks: np.ndarray) -> Dict[str, Optional[float]]:
+    """Pearson and Spearman correlation with GT OKS (None when undefined,
+    e.g. a constant score)."""
+    if len(scores) < 2 or np.ptp(scores) == 0 or np.ptp(gt_oks) == 0:
+        return dict(pearson=None, spearman=None)
+    return dict(
+        pearson=float(pearsonr(scores, gt_oks)[0]),
+        spearman=float(spearmanr(scores, gt_oks)[0]))
+
+
+def summarize(ann_file: str, poses: List[dict],
+              sigmas: Sequence[float]) -> Dict[str, dict]:
+    """``summary.json``'s content: per score name, its correlation with GT
+    OKS and its COCO AP/AR. Poses need a ``gt_oks`` field (written by
+    :class:`QualityCocoMetric` with GT boxes)."""
+    from xtcocotools.coco import COCO
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO(ann_file)
+    gt_oks = np.asarray([p['gt_oks'] for p in poses], dtype=np.float64)
+    summary = {}
+    for name, field in SCORE_FIELDS.items():
+        scores = np.asarray([p[field] for p in poses], dtype=np.float64)
+        summary[name] = dict(**correlations(scores, gt_oks),
+                             **coco_ap(coco, poses, field, sigmas))
+    return summary
+
+
+def gap_closed(summary: Dict[str, dict], key: str = 'ap') -> Optional[float]:
+    """Share of the heatmap -> GT-OKS upper-bound AP gap that the OKS-net
+    score closes (None when there is no gap)."""
+    gap = summary['gt_oks'][key] - summary['heatmap'][key]
+    if gap <= 0:
+        return None
+    return (summary['oksnet'][key] - summary['heatmap'][key]) / gap
+
+
+def plot_scores(poses: List[dict], out_dir: str) -> Dict[str, str]:
+    """Fig. 3 (score vs GT OKS scatter, per score) and Fig. 4 (histograms of
+    both scores next to the GT OKS histogram). Returns the PNG paths."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    gt_oks = np.asarray([p['gt_oks'] for p in poses])
+    os.makedirs(out_dir, exist_ok=True)
+    paths = {}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), sharey=True)
+    for ax, (name, title) in zip(axes, [('heatmap', 'heatmap-mean score'),
+                                        ('oksnet', 'OKS-net score')]):
+        scores = np.asarray([p[SCORE_FIELDS[name]] for p in poses])
+        ax.scatter(gt_oks, scores, s=4, alpha=0.4)
+        ax.plot([0, 1], [0, 1], 'k--', lw=0.8)
+        ax.set(xlabel='GT OKS', ylabel='score', title=title, xlim=(0, 1),
+               ylim=(0, 1.02))
+    fig.tight_layout()
+    paths['scatter'] = osp.join(out_dir, 'scatter_score_vs_gt_oks.png')
+    fig.savefig(paths['scatter'], dpi=110)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharey=True)
+    bins = np.linspace(0, 1, 26)
+    for ax, (name, title) in zip(axes, [('heatmap', 'heatmap-mean score'),
+                                        ('oksnet', 'OKS-net score'),
+                                        ('gt_oks', 'GT OKS')]):
+        values = np.asarray([p[SCORE_FIELDS[name]] for p in poses])
+        ax.hist(np.clip(values, 0, 1), bins=bins)
+        ax.set(xlabel=title, ylabel='poses')
+    fig.tight_layout()
+    paths['histograms'] = osp.join(out_dir, 'histograms.png')
+    fig.savefig(paths['histograms'], dpi=110)
+    plt.close(fig)
+    return paths
+
+
+def _fmt(value: Optional[float], scale: float = 1.0) -> str:
+    return 'n/a' if value is None else f'{value * scale:.3f}' \
+        if scale == 1.0 else f'{value * scale:.1f}'
+
+
+def markdown_tables(summary: Dict[str, dict],
+                    title: str = 'GT boxes') -> str:
+    """The correlation table (Tab. I) and the AP table (Tab. XIV)."""
+    names = {'heatmap': 'heatmap-mean', 'oksnet': 'OKS-net',
+             'gt_oks': 'GT OKS (upper bound)'}
+    lines = [f'### Correlation with GT OKS ({title})', '',
+             '| score | Pearson | Spearman |', '|---|---|---|']
+    for name in ('heatmap', 'oksnet'):
+        s = summary[name]
+        lines.append(f'| {names[name]} | {_fmt(s["pearson"])} | '
+                     f'{_fmt(s["spearman"])} |')
+    lines += ['', f'### COCO AP by pose score ({title}; xtcocotools, '
+              'x100)', '', '| score | AP | AP50 | AP75 | APM | APL | AR |',
+              '|---|---|---|---|---|---|---|']
+    for name in summary:
+        s = summary[name]
+        lines.append(f'| {names.get(name, name)} | ' + ' | '.join(
+            _fmt(s[k], 100.) for k in AP_NAMES) + ' |')
+    closed = gap_closed(summary) if 'gt_oks' in summary else None
+    if closed is not None:
+        lines += ['', f'OKS-net closes {closed * 100:.1f} % of the AP gap '
+                  'between the heatmap-mean score and the GT-OKS upper '
+                  'bound.']
+    return '\n'.join(lines) + '\n'

@@ -1,0 +1,4 @@
+# Copyright (c) oksnet-mmpose contributors.
+from .formatting import PackOKSPoseInputs
+
+__all__ = ['PackOKSPoseInputs']

@@ -1,0 +1,60 @@
+# Copyright (c) oksnet-mmpose contributors.
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmpose.registry import HOOKS
+
+
+def get_oks_loss(runner):
+    """The ``loss_oks`` module of the runner's (possibly wrapped) model."""
+    model = runner.model.module if is_model_wrapper(
+        runner.model) else runner.model
+    head = getattr(model, 'head', None)
+    if head is None or not hasattr(head, 'loss_oks'):
+        raise TypeError(
+            'OKSLossSwitchHook needs a model whose head has an OKS-net branch '
+            f'(OKSNetHead / OKSNetCPMHead), got head '
+            f'{type(head).__name__}')
+    return head.loss_oks
+
+
+@HOOKS.register_module()
+class OKSLossSwitchHook(Hook):
+    """Switch the OKS loss weight (the paper's lambda_OKS) at an epoch.
+
+    The paper trains the heatmaps alone first (lambda_OKS = 0 for epochs
+    0-199, set ``loss_weight=0`` in the head's ``loss_oks``), then the OKS
+    branch too (lambda_OKS = 1 for epochs 200-249): OKS targets computed
+    from unstable early heatmaps are meaningless (paper Sec. V-A).
+
+    The weight is derived from the current epoch before each training epoch,
+    so resuming a run on either side of the switch gives the right value.
+
+    Args:
+        switch_epoch (int): First (0-based) epoch trained with
+            ``loss_weight``.
+        loss_weight (float): lambda_OKS from ``switch_epoch`` on.
+            Defaults to 1.0.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, switch_epoch: int, loss_weight: float = 1.0):
+        if switch_epoch < 0:
+            raise ValueError('OKSLossSwitchHook: switch_epoch must be >= 0, '
+                             f'got {switch_epoch}')
+        self.switch_epoch = switch_epoch
+        self.loss_weight = loss_weight
+        self._initial_weight = None
+
+    def before_train(self, runner) -> None:
+        self._initial_weight = get_oks_loss(runner).loss_weight
+
+    def before_train_epoch(self, runner) -> None:
+        weight = (
+            self.loss_weight
+            if runner.epoch >= self.switch_epoch else self._initial_weight)
+        loss_oks = get_oks_loss(runner)
+        if loss_oks.loss_weight != weight:
+            runner.logger.info(f'OKSLossSwitchHook: epoch {runner.epoch}, '
+                               f'lambda_OKS = {weight}')
+        loss_oks.loss_weight = weight

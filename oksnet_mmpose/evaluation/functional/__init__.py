@@ -1,0 +1,4 @@
+# Copyright (c) oksnet-mmpose contributors.
+from .oks import compute_oks
+
+__all__ = ['compute_oks']

@@ -1,0 +1,10 @@
+# Copyright (c) oksnet-mmpose contributors.
+from .oks_net import OKSNet
+from .oksnet_cpm_head import OKSNetCPMHead
+from .oksnet_head import OKSNetHead
+from .pose_quality_mixin import PoseQualityMixin, decode_msra_heatmaps
+
+__all__ = [
+    'OKSNet', 'OKSNetHead', 'OKSNetCPMHead', 'PoseQualityMixin',
+    'decode_msra_heatmaps'
+]

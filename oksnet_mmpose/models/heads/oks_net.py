@@ -1,0 +1,166 @@
+# Copyright (c) oksnet-mmpose contributors.
+import math
+from typing import Sequence
+
+import torch
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+from mmpose.models.backbones.resnet import BasicBlock
+from mmpose.registry import MODELS
+from mmpose.utils.typing import OptConfigType
+from torch import Tensor, nn
+
+
+class ChannelAttention(nn.Module):
+    """Re-weight the channels of the pose feature (paper Fig. 8): global
+    max-pooling, one FC layer and a sigmoid give one weight per channel.
+
+    Channels of the pose feature respond to keypoint types, and channels of
+    occluded keypoints respond weakly, so the weights let the branch score a
+    pose mostly from its visible keypoints.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.fc = nn.Linear(channels, channels)
+
+    def forward(self, x: Tensor) -> Tensor:
+        weights = torch.sigmoid(self.fc(x.amax(dim=(2, 3))))
+        return x * weights[:, :, None, None]
+
+
+class SpatialAttention(nn.Module):
+    """Re-weight the locations of the pose feature (paper Tab. VII, strategy
+    3): channel-wise max and mean, a 7x7 conv and a sigmoid give one weight
+    per location."""
+
+    def __init__(self, kernel_size: int = 7):
+        super().__init__()
+        self.conv = nn.Conv2d(
+            2, 1, kernel_size, padding=kernel_size // 2, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        pooled = torch.cat([x.amax(dim=1, keepdim=True),
+                            x.mean(dim=1, keepdim=True)],
+                           dim=1)
+        return x * torch.sigmoid(self.conv(pooled))
+
+
+@MODELS.register_module()
+class OKSNet(BaseModule):
+    """The OKS-net branch: regress the OKS of the decoded pose from the pose
+    feature (paper Sec. III-C, Fig. 8).
+
+    attention -> 3 x (conv k3 stride 2, ``conv_channels``, BN, ReLU) ->
+    flatten -> FC ``fc_channels`` -> FC ``fc_channels`` -> FC 1 -> sigmoid.
+
+    Args:
+        in_channels (int): Channels of the pose feature.
+        feature_size (Sequence[int]): Size ``(w, h)`` of the pose feature
+            (the heatmap size), which fixes the first FC layer's input.
+        attention (str): ``'channel'`` (paper), ``'spatial'`` or ``'none'``
+            (ablation of Tab. VII). Defaults to ``'channel'``.
+        structure (str): Down-sampling structure: ``'conv'`` (paper),
+            ``'maxpool'`` (one max-pooling layer) or ``'residual'`` (residual
+            blocks), the ablation of Tab. X / Fig. 14. Defaults to ``'conv'``.
+        num_downsamples (int): Number of stride-2 stages. Defaults to 3.
+        conv_channels (int): Channels of the conv layers. Defaults to 32.
+        fc_channels (int): Width of the two hidden FC layers.
+            Defaults to 1024.
+        init_cfg (dict, optional): Initialization config. Defaults to None.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 feature_size: Sequence[int],
+                 attention: str = 'channel',
+                 structure: str = 'conv',
+                 num_downsamples: int = 3,
+                 conv_channels: int = 32,
+                 fc_channels: int = 1024,
+                 init_cfg: OptConfigType = None):
+        super().__init__(init_cfg)
+        if attention == 'channel':
+            self.attention = ChannelAttention(in_channels)
+        elif attention == 'spatial':
+            self.attention = SpatialAttention()
+        elif attention == 'none':
+            self.attention = nn.Identity()
+        else:
+            raise ValueError(f'OKSNet: unknown attention "{attention}", '
+                             "expected 'channel', 'spatial' or 'none'")
+
+        if structure == 'conv':
+            layers, out_channels = [], in_channels
+            for _ in range(num_downsamples):
+                layers.append(
+                    ConvModule(
+                        out_channels,
+                        conv_channels,
+                        kernel_size=3,
+                        stride=2,
+                        padding=1,
+                        norm_cfg=dict(type='BN')))
+                out_channels = conv_channels
+            self.downsample = nn.Sequential(*layers)
+        elif structure == 'maxpool':
+            stride = 2**num_downsamples
+            self.downsample = nn.MaxPool2d(stride, stride, ceil_mode=True)
+            out_channels = in_channels
+        elif structure == 'residual':
+            layers, out_channels = [], in_channels
+            for _ in range(num_downsamples):
+                layers.append(
+                    BasicBlock(
+                        out_channels,
+                        conv_channels,
+                        stride=2,
+                        downsample=ConvModule(
+                            out_channels,
+                            conv_channels,
+                            kernel_size=1,
+                            stride=2,
+                            norm_cfg=dict(type='BN'),
+                            act_cfg=None)))
+                out_channels = conv_channels
+            self.downsample = nn.Sequential(*layers)
+        else:
+            raise ValueError(f'OKSNet: unknown structure "{structure}", '
+                             "expected 'conv', 'maxpool' or 'residual'")
+
+        self.in_channels = in_channels
+        self.feature_size = tuple(feature_size)
+        # every down-sampling structure maps a side of n pixels to
+        # ceil(n / 2**num_downsamples)
+        w, h = (math.ceil(s / 2**num_downsamples) for s in feature_size)
+        self.fc = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(out_channels * w * h, fc_channels),
+            nn.ReLU(inplace=True),
+            nn.Linear(fc_channels, fc_channels),
+            nn.ReLU(inplace=True),
+            nn.Linear(fc_channels, 1),
+        )
+
+    def forward(self, pose_feature: Tensor) -> Tensor:
+        """Predict the OKS of each pose.
+
+        Args:
+            pose_feature (Tensor): The feature the heatmap layer reads, in
+                shape (B, C, H, W) with (W, H) = ``feature_size``.
+
+        Returns:
+            Tensor: Predicted OKS in [0, 1], shape (B, ).
+        """
+        if pose_feature.shape[1] != self.in_channels or tuple(
+                pose_feature.shape[:1:-1]) != self.feature_size:
+            raise ValueError(
+                'OKSNet expects a pose feature with '
+                f'{self.in_channels} channels and size (w, h) = '
+                f'{self.feature_size}, got shape {tuple(pose_feature.shape)}')
+        x = self.attention(pose_feature)
+        x = self.downsample(x)
+        return torch.sigmoid(self.fc(x)).squeeze(1)
+
+    def extra_repr(self) -> str:
+        return f'feature_size={self.feature_size}'

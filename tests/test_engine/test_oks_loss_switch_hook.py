@@ -1,0 +1,89 @@
+# Copyright (c) oksnet-mmpose contributors.
+import json
+import os
+import socket
+from types import SimpleNamespace
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from mmengine.logging import MMLogger
+from mmengine.model import MMDistributedDataParallel
+from mmengine.optim import OptimWrapper
+
+from oksnet_mmpose.engine import OKSLossSwitchHook
+from tests.test_engine.tiny_model import build_tiny_model_and_batches
+
+
+def _runner(model, epoch):
+    return SimpleNamespace(
+        model=model, epoch=epoch, logger=MMLogger.get_current_instance())
+
+
+def test_switch_follows_the_epoch_also_when_resuming():
+    model, _ = build_tiny_model_and_batches(0)
+    model.head.loss_oks.loss_weight = 0.
+    hook = OKSLossSwitchHook(switch_epoch=200, loss_weight=1.)
+    hook.before_train(_runner(model, 0))
+    for epoch, expected in [(0, 0.), (199, 0.), (200, 1.), (249, 1.)]:
+        hook.before_train_epoch(_runner(model, epoch))
+        assert model.head.loss_oks.loss_weight == expected
+    # resumed after the switch: a fresh hook still gives lambda = 1
+    resumed = OKSLossSwitchHook(switch_epoch=200)
+    model.head.loss_oks.loss_weight = 0.
+    resumed.before_train(_runner(model, 230))
+    resumed.before_train_epoch(_runner(model, 230))
+    assert model.head.loss_oks.loss_weight == 1.
+
+
+def test_switch_hook_names_a_model_without_oks_net():
+    runner = _runner(SimpleNamespace(head=torch.nn.Identity()), 0)
+    with pytest.raises(TypeError, match='OKS-net branch'):
+        OKSLossSwitchHook(switch_epoch=1).before_train(runner)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank, world_size, port, out_file):
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=world_size)
+    torch.manual_seed(0)  # the same initial weights on both ranks
+    model, batches = build_tiny_model_and_batches(4, offset=2 * rank)
+    model.head.loss_oks.loss_weight = 0.
+    # find_unused_parameters=False: every parameter must get a gradient in
+    # every iteration, also while lambda_OKS is 0
+    ddp = MMDistributedDataParallel(module=model)
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3))
+    hook = OKSLossSwitchHook(switch_epoch=2)
+    hook.before_train(_runner(ddp, 0))
+    log = []
+    for epoch, batch in enumerate(batches):
+        hook.before_train_epoch(_runner(ddp, epoch))
+        log_vars = ddp.train_step(batch, optim)
+        log.append(dict(lambda_oks=model.head.loss_oks.loss_weight,
+                        **{k: float(v) for k, v in log_vars.items()}))
+    checksum = torch.stack([p.detach().sum() for p in model.parameters()])
+    gathered = [torch.zeros_like(checksum) for _ in range(world_size)]
+    dist.all_gather(gathered, checksum)
+    if rank == 0:
+        with open(out_file, 'w') as f:
+            json.dump(dict(log=log, synced=bool(
+                torch.equal(gathered[0], gathered[1]))), f)
+    dist.destroy_process_group()
+
+
+def test_two_process_ddp_with_lambda_zero_then_one(tmp_path):
+    out_file = str(tmp_path / 'ddp.json')
+    mp.spawn(_ddp_worker, args=(2, _free_port(), out_file), nprocs=2)
+    result = json.load(open(out_file))
+    assert [r['lambda_oks'] for r in result['log']] == [0., 0., 1., 1.]
+    assert all(torch.isfinite(torch.tensor(r['loss_oks']))
+               for r in result['log'])
+    assert result['log'][0]['loss_oks'] == 0.
+    assert result['log'][2]['loss_oks'] > 0.
+    assert result['synced']  # gradients were all-reduced
