@@ -29,7 +29,10 @@ def _read_bytes(path):
         return f.read()
 
 
-def _generate(out_dir, num_train=NUM_TRAIN, num_val=NUM_VAL, seed=SEED,
+def _generate(out_dir,
+              num_train=NUM_TRAIN,
+              num_val=NUM_VAL,
+              seed=SEED,
               **kwargs):
     kwargs.setdefault('num_workers', 0)
     return generate_synthetic_coco(
@@ -40,6 +43,10 @@ def _generate(out_dir, num_train=NUM_TRAIN, num_val=NUM_VAL, seed=SEED,
         image_size=IMAGE_SIZE,
         progress=False,
         **kwargs)
+
+
+def _image_bytes(paths, split, image):
+    return _read_bytes(osp.join(paths[f'{split}_img_dir'], image['file_name']))
 
 
 def _iou(a, b):
@@ -70,8 +77,9 @@ def test_layout_and_marker(dataset):
                 'marker_file'):
         assert osp.isfile(dataset[key]), key
         assert dataset[key].startswith(root)
-    assert dataset['val_bbox_file'] == osp.join(
-        root, 'person_detection_results', 'detections_val.json')
+    assert dataset['val_bbox_file'] == osp.join(root,
+                                                'person_detection_results',
+                                                'detections_val.json')
     marker = _load(dataset['marker_file'])
     assert isinstance(marker.pop('version'), str)
     assert marker == dict(
@@ -85,8 +93,9 @@ def test_layout_and_marker(dataset):
 
 
 def test_loads_in_xtcocotools_and_mmpose(dataset):
-    from mmpose.datasets import CocoDataset
     from xtcocotools.coco import COCO
+
+    from mmpose.datasets import CocoDataset
 
     root = dataset['data_root']
     for split, num in (('train', NUM_TRAIN), ('val', NUM_VAL)):
@@ -199,9 +208,8 @@ def test_data_is_not_trivial(dataset):
     assert (vis == 2).sum() > (vis == 1).sum()
     truncated = [
         a for a in anns if a['num_keypoints'] < 17 and (
-            a['bbox'][0] <= 0 or a['bbox'][1] <= 0
-            or a['bbox'][0] + a['bbox'][2] >= img_w
-            or a['bbox'][1] + a['bbox'][3] >= img_h)
+            a['bbox'][0] <= 0 or a['bbox'][1] <= 0 or a['bbox'][0] +
+            a['bbox'][2] >= img_w or a['bbox'][1] + a['bbox'][3] >= img_h)
     ]
     assert truncated
     assert overlapping_images >= 2
@@ -275,13 +283,11 @@ def test_deterministic_per_seed(dataset, tmp_path):
             a for a in full['annotations'] if a['image_id'] in ids
         ]
         for im in part['images']:
-            assert _read_bytes(
-                osp.join(prefix[f'{split}_img_dir'],
-                         im['file_name'])) == _read_bytes(
-                             osp.join(dataset[f'{split}_img_dir'],
-                                      im['file_name']))
+            assert _image_bytes(prefix, split,
+                                im) == _image_bytes(dataset, split, im)
 
-    other = _generate(tmp_path / 'other', num_train=3, num_val=2, seed=SEED + 1)
+    other = _generate(
+        tmp_path / 'other', num_train=3, num_val=2, seed=SEED + 1)
     assert _load(other['train_ann_file'])['annotations'] != _load(
         prefix['train_ann_file'])['annotations']
     name = _load(other['train_ann_file'])['images'][0]['file_name']
@@ -293,8 +299,8 @@ def test_deterministic_per_seed(dataset, tmp_path):
 def test_existing_output_dir(tmp_path):
     root = tmp_path / 'coco'
     paths = _generate(root, num_train=3, num_val=2, seed=5)
-    image = osp.join(paths['train_img_dir'], os.listdir(
-        paths['train_img_dir'])[0])
+    image = osp.join(paths['train_img_dir'],
+                     os.listdir(paths['train_img_dir'])[0])
     stamp = os.stat(image).st_mtime_ns
 
     # The same parameters: the complete dataset is kept as it is.
@@ -311,12 +317,9 @@ def test_existing_output_dir(tmp_path):
     assert str(root) in str(err.value)
 
     tool = _load_tool()
-    args = [
-        '--out-dir',
-        str(root), '--seed', '6', '--image-size',
-        str(IMAGE_SIZE[0]),
-        str(IMAGE_SIZE[1]), '--num-workers', '0', '--num-val', '1'
-    ]
+    size = [str(v) for v in IMAGE_SIZE]
+    args = ['--out-dir', str(root), '--seed', '6', '--image-size', *size]
+    args += ['--num-workers', '0', '--num-val', '1']
     with pytest.raises(SystemExit, match='--overwrite'):
         tool.main(args + ['--num-train', '2'])
     # --overwrite deletes the old dataset first: no old image survives.
@@ -324,8 +327,8 @@ def test_existing_output_dir(tmp_path):
     assert len(os.listdir(paths['train_img_dir'])) == 2
     assert len(os.listdir(paths['val_img_dir'])) == 1
     marker = _load(paths['marker_file'])
-    assert (marker['seed'], marker['num_train'],
-            marker['num_val']) == (6, 2, 1)
+    assert (marker['seed'], marker['num_train'], marker['num_val']) == (6, 2,
+                                                                        1)
     assert len(_load(paths['train_ann_file'])['images']) == 2
 
     # Files the generator did not write are never deleted.

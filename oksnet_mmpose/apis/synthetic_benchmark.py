@@ -1,0 +1,267 @@
+# Copyright (c) oksnet-mmpose contributors.
+"""The offline main job: generate the synthetic COCO-format people, train
+OKS-net with ``mim train``, evaluate with ``mim test`` (GT boxes, then
+detector boxes) and report whether the OKS-net score beats the heatmap-mean
+score (correlation with GT OKS, COCO AP, share of the upper-bound gap).
+
+It drives the real user path (``mim`` -> MMPose's tools -> MMEngine), so it
+is also the project's end-to-end regression benchmark.
+"""
+import glob
+import json
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+from mmengine.logging import print_log
+
+from oksnet_mmpose.analysis.quality_analysis import (AP_NAMES, gap_closed,
+                                                     load_results,
+                                                     markdown_tables,
+                                                     plot_scores, summarize)
+from oksnet_mmpose.datasets.synthetic_people import generate_synthetic_coco
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEFAULT_CONFIG = osp.join(
+    REPO_ROOT, 'configs', 'synthetic',
+    'oksnet_td-hm_res18_1xb32-10e_synthetic-128x96.py')
+STATE_FILE = 'main_job.json'
+
+
+class MainJobError(RuntimeError):
+    """A step of the main job failed; the message says which and how to go
+    on."""
+
+
+def _say(message: str) -> None:
+    print(f'[main job] {message}', flush=True)
+
+
+def _run(step: str, command: List[str], log_file: str) -> None:
+    """Run one command, its output shown and kept in ``log_file``."""
+    _say(f"step '{step}': {' '.join(command[:4])} ... (log: {log_file})")
+    start = time.time()
+    with open(log_file, 'w') as log:
+        proc = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=REPO_ROOT,
+            env=dict(os.environ, PYTHONWARNINGS='ignore'))
+        for line in proc.stdout:
+            log.write(line)
+            # MMEngine's progress lines (and errors) keep the run visible
+            if ' - mmengine - ' in line or 'Error' in line:
+                sys.stdout.write('    ' + line)
+        proc.wait()
+    if proc.returncode != 0:
+        raise MainJobError(
+            f"step '{step}' failed (exit status {proc.returncode}); see "
+            f'{log_file}')
+    _say(f"step '{step}' done ({time.time() - start:.0f} s)")
+
+
+def _data_options(data_root: str) -> List[str]:
+    """--cfg-options pointing every loader and evaluator at ``data_root``."""
+    data_root = data_root.rstrip('/') + '/'
+    options = []
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        options.append(f'{loader}.dataset.data_root={data_root}')
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        options.append(f'{evaluator}.ann_file={data_root}'
+                       'annotations/person_keypoints_val.json')
+    return options
+
+
+def _check_state(work_dir: str, state: dict, overwrite: bool) -> None:
+    """Refuse to mix a run with one made with other settings."""
+    path = osp.join(work_dir, STATE_FILE)
+    if osp.exists(path):
+        with open(path) as f:
+            previous = json.load(f)
+        if previous != state:
+            if not overwrite:
+                raise MainJobError(
+                    f'{work_dir} holds a main-job run with other settings '
+                    f'({previous}); use another --work-dir or pass '
+                    '--overwrite to delete it')
+            shutil.rmtree(work_dir)
+    elif osp.isdir(work_dir) and os.listdir(work_dir):
+        if not overwrite:
+            raise MainJobError(
+                f'{work_dir} is not empty and holds no main-job state; use '
+                'another --work-dir or pass --overwrite to delete it')
+        shutil.rmtree(work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(state, f, indent=2)
+
+
+def _metrics_of_test(test_dir: str) -> Dict[str, float]:
+    """The metrics MMEngine's LoggerHook wrote for a ``mim test`` run."""
+    files = sorted(glob.glob(osp.join(test_dir, '*', '*.json')))
+    if not files:
+        raise MainJobError(f'no metrics JSON written under {test_dir}')
+    with open(files[-1]) as f:
+        return json.load(f)
+
+
+def run_main_job(work_dir: str,
+                 data_dir: str,
+                 config: str = DEFAULT_CONFIG,
+                 seed: int = 0,
+                 num_train: int = 2400,
+                 num_val: int = 400,
+                 image_size: Sequence[int] = (256, 256),
+                 max_epochs: Optional[int] = None,
+                 switch_epoch: Optional[int] = None,
+                 extra_options: Sequence[str] = (),
+                 overwrite: bool = False) -> Dict[str, dict]:
+    """Generate -> train -> test (GT boxes, detector boxes) -> report.
+
+    Re-running with the same settings reuses what is done (the dataset, a
+    finished training) and resumes an interrupted training; other settings
+    in the same ``work_dir`` are refused unless ``overwrite``.
+
+    Returns:
+        dict: The content of ``summary.json`` (GT boxes), with the detector
+        box APs under ``'detector_boxes'`` of ``summary_det.json``.
+    """
+    work_dir, data_dir = osp.abspath(work_dir), osp.abspath(data_dir)
+    state = dict(config=osp.abspath(config), seed=seed, data_dir=data_dir,
+                 num_train=num_train, num_val=num_val,
+                 image_size=list(image_size), max_epochs=max_epochs,
+                 switch_epoch=switch_epoch, extra_options=list(extra_options))
+    _check_state(work_dir, state, overwrite)
+
+    _say(f"step 'generate': {num_train} train + {num_val} val images in "
+         f'{data_dir}')
+    try:
+        paths = generate_synthetic_coco(
+            data_dir, num_train=num_train, num_val=num_val, seed=seed,
+            image_size=tuple(image_size))
+    except (FileExistsError, OSError, ValueError) as err:
+        raise MainJobError(f"step 'generate' failed: {err}") from err
+
+    mim = shutil.which('mim') or osp.join(osp.dirname(sys.executable), 'mim')
+    options = _data_options(paths['data_root']) + [
+        f'randomness.seed={seed}', 'randomness.deterministic=False'
+    ]
+    if max_epochs is not None:
+        options += [
+            f'train_cfg.max_epochs={max_epochs}',
+            f'train_cfg.val_interval={max_epochs}'
+        ]
+    if switch_epoch is not None:
+        options.append(f'custom_hooks.0.switch_epoch={switch_epoch}')
+    options += list(extra_options)
+
+    train_dir = osp.join(work_dir, 'train')
+    final = osp.join(train_dir, 'final.pth')
+    if osp.isfile(final):
+        _say("step 'train': already done, reusing " + final)
+    else:
+        resume = glob.glob(osp.join(train_dir, 'epoch_*.pth'))
+        if resume:
+            _say("step 'train': resuming the interrupted training")
+        _run('train', [
+            mim, 'train', 'mmpose', config, '--gpus', '0', '--work-dir',
+            train_dir, *(['--resume'] if resume else []), '--cfg-options',
+            *options
+        ], osp.join(work_dir, 'train.log'))
+        with open(osp.join(train_dir, 'last_checkpoint')) as f:
+            shutil.copyfile(f.read().strip(), final)
+
+    test_runs = {
+        'gt': [],
+        'det': [
+            f"test_dataloader.dataset.bbox_file={paths['val_bbox_file']}",
+            'test_evaluator.nms_mode=oks_nms'
+        ]
+    }
+    for name, test_options in test_runs.items():
+        test_dir = osp.join(work_dir, f'test_{name}')
+        shutil.rmtree(test_dir, ignore_errors=True)
+        _run(f'test ({name} boxes)', [
+            mim, 'test', 'mmpose', config, '--checkpoint', final, '--gpus',
+            '0', '--work-dir', test_dir, '--cfg-options', *options,
+            f'test_evaluator.outfile_prefix={test_dir}/results',
+            *test_options
+        ], osp.join(work_dir, f'test_{name}.log'))
+
+    _say("step 'report' ...")
+    return write_report(work_dir, paths['val_ann_file'], state)
+
+
+def write_report(work_dir: str, ann_file: str, state: dict) -> dict:
+    """``report.md``, ``summary.json``, ``summary_det.json`` and the PNGs in
+    ``work_dir`` from the two test runs; prints the summary."""
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+    sigmas = parse_pose_metainfo(
+        dict(from_file='configs/_base_/datasets/coco.py'))['sigmas']
+    poses = load_results(ann_file,
+                         osp.join(work_dir, 'test_gt',
+                                  'results.keypoints.json'),
+                         required=('heatmap_score', 'oksnet_score',
+                                   'gt_oks'))
+    summary = summarize(ann_file, poses, sigmas)
+    figures = plot_scores(poses, work_dir)
+
+    det_metrics = _metrics_of_test(osp.join(work_dir, 'test_det'))
+    keys = dict(ap='AP', ap50='AP .5', ap75='AP .75', ap_m='AP (M)',
+                ap_l='AP (L)', ar='AR')
+    detector = {
+        name: {k: float(det_metrics[f'{prefix}/{v}'])
+               for k, v in keys.items()}
+        for name, prefix in (('heatmap', 'coco-heatmap'), ('oksnet', 'coco'))
+    }
+    with open(osp.join(work_dir, 'summary.json'), 'w') as f:
+        json.dump(summary, f, indent=2)
+    with open(osp.join(work_dir, 'summary_det.json'), 'w') as f:
+        json.dump(detector, f, indent=2)
+
+    gap = gap_closed(summary)
+    lines = [
+        '# OKS-net main job: synthetic benchmark (synthetic data)', '',
+        'Held-out val split of the synthetic COCO-format people; '
+        f"settings: `{json.dumps(state)}`.", '',
+        markdown_tables(summary, 'GT boxes'),
+        '### COCO AP with detector boxes (bbox score x pose score, '
+        'OKS-NMS; x100)', '', '| score | ' + ' | '.join(
+            k.upper() for k in AP_NAMES) + ' |',
+        '|---|---|---|---|---|---|---|'
+    ]
+    for name, label in (('heatmap', 'heatmap-mean'), ('oksnet', 'OKS-net')):
+        lines.append(f'| {label} | ' + ' | '.join(
+            f'{detector[name][k] * 100:.1f}' for k in AP_NAMES) + ' |')
+    lines += [
+        '', '### Figures', '',
+        f'![score vs GT OKS]({osp.basename(figures["scatter"])})', '',
+        f'![histograms]({osp.basename(figures["histograms"])})', ''
+    ]
+    with open(osp.join(work_dir, 'report.md'), 'w') as f:
+        f.write('\n'.join(lines))
+
+    h, o, g = summary['heatmap'], summary['oksnet'], summary['gt_oks']
+
+    def fmt(v):
+        return 'n/a' if v is None else f'{v:.3f}'
+
+    _say('summary (synthetic val split, GT boxes):')
+    print(f"    Pearson  heatmap {fmt(h['pearson'])}  OKS-net "
+          f"{fmt(o['pearson'])}")
+    print(f"    Spearman heatmap {fmt(h['spearman'])}  OKS-net "
+          f"{fmt(o['spearman'])}")
+    print(f"    AP       heatmap {h['ap'] * 100:.1f}  OKS-net "
+          f"{o['ap'] * 100:.1f}  GT-OKS bound {g['ap'] * 100:.1f}  "
+          f"gap closed {'n/a' if gap is None else f'{gap * 100:.0f} %'}")
+    print(f"    AP (detector boxes) heatmap "
+          f"{detector['heatmap']['ap'] * 100:.1f}  OKS-net "
+          f"{detector['oksnet']['ap'] * 100:.1f}")
+    _say(f'report: {osp.join(work_dir, "report.md")}')
+    return dict(summary=summary, detector_boxes=detector, gap_closed=gap)
