@@ -50,11 +50,6 @@ train_pipeline = [
     dict(type='PackOKSPoseInputs')
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-
-# pose score = bbox score x predicted OKS; the stock heatmap-mean AP is
-# reported too, under coco-heatmap/
-val_evaluator = dict(type='QualityCocoMetric')
-test_evaluator = val_evaluator
 val_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
@@ -63,3 +58,8 @@ val_pipeline = [
 ]
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
+
+# pose score = bbox score x predicted OKS; the stock heatmap-mean AP is
+# reported too, under coco-heatmap/
+val_evaluator = dict(type='QualityCocoMetric')
+test_evaluator = val_evaluator

@@ -11,6 +11,7 @@ import glob
 import json
 import os
 import os.path as osp
+import re
 import shutil
 import subprocess
 import sys
@@ -28,8 +29,10 @@ from oksnet_mmpose.datasets.synthetic_people import generate_synthetic_coco
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(
     REPO_ROOT, 'configs', 'synthetic',
-    'oksnet_td-hm_res18_1xb32-10e_synthetic-128x96.py')
+    'oksnet_td-hm_res18_1xb32-14e_synthetic-128x96.py')
 STATE_FILE = 'main_job.json'
+_SHOWN = re.compile(r'Epoch\(|lambda_OKS|Evaluating|coco[-a-z]*/AP:|'
+                    r'quality/|WARNING|Error|error:')
 
 
 class MainJobError(RuntimeError):
@@ -55,9 +58,12 @@ def _run(step: str, command: List[str], log_file: str) -> None:
             env=dict(os.environ, PYTHONWARNINGS='ignore'))
         for line in proc.stdout:
             log.write(line)
-            # MMEngine's progress lines (and errors) keep the run visible
-            if ' - mmengine - ' in line or 'Error' in line:
+            log.flush()  # the log can be followed while the step runs
+            # progress, results and errors keep the run visible; the rest
+            # (config dump, hook table) stays in the log
+            if _SHOWN.search(line):
                 sys.stdout.write('    ' + line)
+                sys.stdout.flush()
         proc.wait()
     if proc.returncode != 0:
         raise MainJobError(

@@ -16,9 +16,13 @@ from oksnet_mmpose.engine import OKSLossSwitchHook
 from tests.test_engine.tiny_model import build_tiny_model_and_batches
 
 
-def _runner(model, epoch):
+def _runner(model, epoch, optim_wrapper=None):
+    if optim_wrapper is None:
+        optim_wrapper = OptimWrapper(
+            torch.optim.SGD(model.parameters(), lr=0.1))
     return SimpleNamespace(
-        model=model, epoch=epoch, logger=MMLogger.get_current_instance())
+        model=model, epoch=epoch, optim_wrapper=optim_wrapper,
+        logger=MMLogger.get_current_instance())
 
 
 def test_switch_follows_the_epoch_also_when_resuming():
@@ -37,8 +41,44 @@ def test_switch_follows_the_epoch_also_when_resuming():
     assert model.head.loss_oks.loss_weight == 1.
 
 
+def test_switch_gives_the_branch_a_fresh_optimizer_state():
+    model, _ = build_tiny_model_and_batches(0)
+    model.head.loss_oks.loss_weight = 0.
+    optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-3))
+    branch = list(model.head.oks_net.parameters())
+    other = model.head.final_layer.weight
+    for _ in range(3):  # lambda_OKS = 0: zero gradients, but Adam steps
+        for p in model.parameters():
+            p.grad = torch.zeros_like(p)
+        optim.step()
+    runner = SimpleNamespace(model=model, epoch=0, optim_wrapper=optim,
+                             logger=MMLogger.get_current_instance())
+    hook = OKSLossSwitchHook(switch_epoch=2)
+    hook.before_train(runner)
+    for epoch in (0, 1):
+        runner.epoch = epoch
+        hook.before_train_epoch(runner)
+        assert all(p in optim.optimizer.state for p in branch)
+    runner.epoch = 2
+    hook.before_train_epoch(runner)
+    assert not any(p in optim.optimizer.state for p in branch)
+    assert optim.optimizer.state[other]['step'] == 3
+
+    # resuming after the switch keeps the (loaded) state
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    optim.step()
+    model.head.loss_oks.loss_weight = 0.
+    resumed = OKSLossSwitchHook(switch_epoch=2)
+    resumed.before_train(runner)
+    runner.epoch = 3
+    resumed.before_train_epoch(runner)
+    assert model.head.loss_oks.loss_weight == 1.
+    assert all(p in optim.optimizer.state for p in branch)
+
+
 def test_switch_hook_names_a_model_without_oks_net():
-    runner = _runner(SimpleNamespace(head=torch.nn.Identity()), 0)
+    runner = SimpleNamespace(model=SimpleNamespace(head=torch.nn.Identity()))
     with pytest.raises(TypeError, match='OKS-net branch'):
         OKSLossSwitchHook(switch_epoch=1).before_train(runner)
 
@@ -60,10 +100,10 @@ def _ddp_worker(rank, world_size, port, out_file):
     ddp = MMDistributedDataParallel(module=model)
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3))
     hook = OKSLossSwitchHook(switch_epoch=2)
-    hook.before_train(_runner(ddp, 0))
+    hook.before_train(_runner(ddp, 0, optim))
     log = []
     for epoch, batch in enumerate(batches):
-        hook.before_train_epoch(_runner(ddp, epoch))
+        hook.before_train_epoch(_runner(ddp, epoch, optim))
         log_vars = ddp.train_step(batch, optim)
         log.append(dict(lambda_oks=model.head.loss_oks.loss_weight,
                         **{k: float(v) for k, v in log_vars.items()}))

@@ -29,6 +29,13 @@ class OKSLossSwitchHook(Hook):
     The weight is derived from the current epoch before each training epoch,
     so resuming a run on either side of the switch gives the right value.
 
+    At the switch the optimizer state of ``head.oks_net`` is cleared. While
+    lambda_OKS is 0 the branch runs (for DDP) and gets all-zero gradients;
+    Adam still counts those steps, so its bias correction would make the
+    first real updates several times larger than a fresh Adam's, which
+    drives the sigmoid output into saturation (measured on the synthetic
+    benchmark: the predicted OKS collapsed to 0 for every pose).
+
     Args:
         switch_epoch (int): First (0-based) epoch trained with
             ``loss_weight``.
@@ -57,4 +64,22 @@ class OKSLossSwitchHook(Hook):
         if loss_oks.loss_weight != weight:
             runner.logger.info(f'OKSLossSwitchHook: epoch {runner.epoch}, '
                                f'lambda_OKS = {weight}')
+            if runner.epoch == self.switch_epoch:
+                self._reset_branch_optimizer_state(runner)
         loss_oks.loss_weight = weight
+
+    @staticmethod
+    def _reset_branch_optimizer_state(runner) -> None:
+        """Forget the optimizer state (step count, moments) of the
+        ``oks_net`` parameters, so they start as with a fresh optimizer."""
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        branch = set(model.head.oks_net.parameters())
+        wrappers = runner.optim_wrapper
+        wrappers = wrappers.values() if hasattr(wrappers, 'values') else [
+            wrappers
+        ]
+        for wrapper in wrappers:
+            state = wrapper.optimizer.state
+            for param in [p for p in state if p in branch]:
+                del state[param]

@@ -1,0 +1,62 @@
+# Copyright (c) oksnet-mmpose contributors.
+"""A tiny run of the whole main job (README command 1 with --quick):
+generate -> mim train -> mim test x2 -> report."""
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+
+from oksnet_mmpose.apis.synthetic_benchmark import (REPO_ROOT, MainJobError,
+                                                    run_main_job)
+
+
+def _tool_main():
+    """``main`` of tools/synthetic_benchmark.py (README command 1's CLI)."""
+    spec = importlib.util.spec_from_file_location(
+        'synthetic_benchmark_tool',
+        osp.join(REPO_ROOT, 'tools', 'synthetic_benchmark.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool.main
+
+SUMMARY_KEYS = {'pearson', 'spearman', 'ap', 'ap50', 'ap75', 'ap_m', 'ap_l',
+                'ar'}
+
+
+def test_quick_main_job_writes_a_full_report(tmp_path, capsys):
+    work_dir, data_dir = str(tmp_path / 'work'), str(tmp_path / 'data')
+    args = ['--quick', '--work-dir', work_dir, '--data-dir', data_dir]
+    main = _tool_main()
+    assert main(args) == 0
+
+    summary = json.load(open(osp.join(work_dir, 'summary.json')))
+    assert set(summary) == {'heatmap', 'oksnet', 'gt_oks'}
+    for name, entry in summary.items():
+        assert set(entry) == SUMMARY_KEYS, name
+        for key in ('ap', 'ap50', 'ap75', 'ap_m', 'ap_l', 'ar'):
+            assert 0 <= entry[key] <= 1, (name, key)
+    # GT OKS ranks the poses perfectly by itself
+    assert summary['gt_oks']['pearson'] == pytest.approx(1.0)
+    detector = json.load(open(osp.join(work_dir, 'summary_det.json')))
+    assert set(detector) == {'heatmap', 'oksnet'}
+    report = open(osp.join(work_dir, 'report.md')).read()
+    for section in ('Correlation with GT OKS', 'COCO AP by pose score',
+                    'detector boxes', 'scatter_score_vs_gt_oks.png',
+                    'histograms.png'):
+        assert section in report
+    for png in ('scatter_score_vs_gt_oks.png', 'histograms.png'):
+        assert osp.getsize(osp.join(work_dir, png)) > 1000
+    first = capsys.readouterr().out
+    assert "step 'generate'" in first and 'summary' in first
+
+    # a re-run reuses the data and the trained model
+    assert main(args) == 0
+    again = capsys.readouterr().out
+    assert "step 'train': already done" in again
+    assert json.load(open(osp.join(work_dir, 'summary.json'))) == summary
+
+    # other settings in the same work dir are refused, not mixed
+    with pytest.raises(MainJobError, match='--overwrite'):
+        run_main_job(work_dir, data_dir, seed=1, num_train=48, num_val=16,
+                     max_epochs=3, switch_epoch=1)
