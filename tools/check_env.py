@@ -42,7 +42,7 @@ def _check_mmcv():
 def _check_xtcocotools():
     import numpy
     try:
-        from xtcocotools import _mask  # noqa: F401
+        importlib.import_module('xtcocotools._mask')
     except ValueError as e:
         if 'dtype size changed' in str(e):
             raise ImportError(

@@ -1068,10 +1068,10 @@ def _generate_image(task: Tuple[int, str, int, int, int, str]) -> dict:
     return result
 
 
-# Fork where there is one: workers start at once, without re-importing the
-# package (and MMPose) as spawned ones would.
-_START_METHOD = ('fork' if 'fork' in multiprocessing.get_all_start_methods()
-                 else None)
+# Spawned workers, not forked ones: a fork of a process whose OpenCV or torch
+# thread pools already ran (a test session, a training script) can deadlock
+# in the child (seen here: the workers hung in ``cv2.setNumThreads``).
+_START_METHOD = 'spawn'
 
 
 def _init_worker() -> None:

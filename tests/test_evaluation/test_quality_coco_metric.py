@@ -147,3 +147,10 @@ def test_missing_pose_quality_is_named(coco_sample, tmp_path):
     with pytest.raises(KeyError, match='pose_quality'):
         metric.process([], samples)
     assert not osp.exists(tmp_path / 'x.keypoints.json')
+
+
+def test_keypoint_converters_are_refused():
+    with pytest.raises(ValueError, match='pred_converter'):
+        QualityCocoMetric(
+            ann_file=SAMPLE_ANN,
+            pred_converter=dict(num_keypoints=17, mapping=[(0, 0)]))

@@ -1,4 +1,6 @@
 # Copyright (c) oksnet-mmpose contributors.
+import logging
+
 import numpy as np
 from mmengine.logging import print_log
 from mmpose.datasets.transforms import PackPoseInputs
@@ -43,7 +45,7 @@ class PackOKSPoseInputs(PackPoseInputs):
                 f'{results.get("img_path", "?")} has no positive `area`; '
                 f'using 0.53 x bbox area = {area[bad].tolist()}',
                 logger='current',
-                level=30)
+                level=logging.WARNING)
         input_w, input_h = results['input_size']
         scale_w, scale_h = np.asarray(results['input_scale']).reshape(-1)[:2]
         results['transformed_areas'] = area * (input_w / scale_w) * (

@@ -12,6 +12,7 @@ from mmpose.evaluation.functional import oks_nms, soft_oks_nms
 from mmpose.evaluation.metrics import CocoMetric
 from mmpose.registry import METRICS
 from scipy.stats import pearsonr, spearmanr
+from xtcocotools.coco import COCO
 
 from oksnet_mmpose.evaluation.functional import compute_oks
 
@@ -45,6 +46,14 @@ class QualityCocoMetric(CocoMetric):
     ``heatmap_score``, ``oksnet_score`` (and ``gt_oks`` with GT boxes), so
     later analysis needs no re-run.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.pred_converter is not None or self.gt_converter is not None:
+            # the keypoint-layout converters change what a pose's GT OKS
+            # and scores refer to; not supported rather than half-applied
+            raise ValueError(f'{type(self).__name__} does not support '
+                             'pred_converter / gt_converter')
 
     def process(self, data_batch: Sequence[dict],
                 data_samples: Sequence[dict]) -> None:
@@ -89,7 +98,6 @@ class QualityCocoMetric(CocoMetric):
             tmp_dir.name, 'results')
         if self.coco is None:
             logger.info('Converting ground truth to coco format...')
-            from xtcocotools.coco import COCO
             self.coco = COCO(
                 self.gt_to_coco_json(
                     gt_dicts=gts, outfile_prefix=outfile_prefix))
@@ -220,12 +228,15 @@ class QualityCocoMetric(CocoMetric):
             raise KeyError(f'{type(self).__name__}: annotation id '
                            f'{inst["gt_ann_id"]} is not in the ann_file')
         gt = np.asarray(ann['keypoints'], dtype=np.float64).reshape(-1, 3)
+        # as xtcocotools' computeOks: without use_area, 0.53 x bbox area
+        area = float(ann['area']) if self.use_area else \
+            ann['bbox'][2] * ann['bbox'][3] * 0.53
         oks = compute_oks(
             torch.from_numpy(inst['keypoints'][None, :, :2].astype(
                 np.float64)),
             torch.from_numpy(gt[None, :, :2]),
             torch.from_numpy(gt[None, :, 2]),
-            torch.tensor([float(ann['area'])], dtype=torch.float64),
+            torch.tensor([area], dtype=torch.float64),
             torch.as_tensor(self.dataset_meta['sigmas'], dtype=torch.float64))
         return float(oks[0]), bool((gt[:, 2] > 0).any())
 

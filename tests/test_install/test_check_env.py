@@ -1,0 +1,54 @@
+# Copyright (c) oksnet-mmpose contributors.
+"""tools/check_env.py: a broken environment gets one line per problem."""
+import importlib
+import importlib.util
+import os.path as osp
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+
+@pytest.fixture
+def check_env():
+    spec = importlib.util.spec_from_file_location(
+        'check_env', osp.join(REPO_ROOT, 'tools', 'check_env.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _breaking(failures):
+    real = importlib.import_module
+
+    def import_module(name, *args, **kwargs):
+        if name in failures:
+            raise failures[name]
+        return real(name, *args, **kwargs)
+
+    return import_module
+
+
+def test_working_environment_passes(check_env, capsys):
+    assert check_env.main() == 0
+    assert capsys.readouterr().out.startswith('[check] ok: torch')
+
+
+def test_broken_pieces_get_one_line_each(check_env, capsys, monkeypatch):
+    monkeypatch.setattr(
+        check_env.importlib, 'import_module',
+        _breaking({
+            'mmcv._ext': ImportError("No module named 'mmcv._ext'"),
+            'xtcocotools._mask': ValueError(
+                'numpy.dtype size changed, may indicate binary '
+                'incompatibility. Expected 96 from C header, got 88 from '
+                'PyObject'),
+        }))
+    assert check_env.main() == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith('[check] BROKEN mmcv:')
+    assert 'no compiled ops' in lines[0] and 'mmcv-lite' in lines[0]
+    assert lines[1].startswith('[check] BROKEN xtcocotools:')
+    assert 'compiled against numpy 1.x' in lines[1]
+    assert '--no-binary xtcocotools' in lines[1]
