@@ -17,8 +17,8 @@ import sys
 
 import numpy as np
 
-from oksnet_mmpose.apis.synthetic_benchmark import MainJobError, run_main_job
 from oksnet_mmpose.analysis.quality_analysis import AP_NAMES
+from oksnet_mmpose.apis.synthetic_benchmark import MainJobError, run_main_job
 
 
 def parse_args(argv=None):
@@ -35,7 +35,8 @@ def _stat(values):
     values = np.asarray([v for v in values if v is not None], dtype=float)
     if len(values) == 0:
         return 'n/a'
-    return f'{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}'
+    std = values.std(ddof=1) if len(values) > 1 else 0.
+    return f'{values.mean():.3f} ± {std:.3f}'
 
 
 def table(runs):

@@ -5,8 +5,7 @@ import argparse
 import sys
 
 from oksnet_mmpose.apis.synthetic_benchmark import (DEFAULT_CONFIG,
-                                                    MainJobError,
-                                                    run_main_job)
+                                                    MainJobError, run_main_job)
 
 
 def parse_args(argv=None):

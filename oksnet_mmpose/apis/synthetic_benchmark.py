@@ -18,8 +18,6 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
-from mmengine.logging import print_log
-
 from oksnet_mmpose.analysis.quality_analysis import (AP_NAMES, gap_closed,
                                                      load_results,
                                                      markdown_tables,

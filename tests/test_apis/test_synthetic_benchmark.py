@@ -20,6 +20,7 @@ def _tool_main():
     spec.loader.exec_module(tool)
     return tool.main
 
+
 SUMMARY_KEYS = {'pearson', 'spearman', 'ap', 'ap50', 'ap75', 'ap_m', 'ap_l',
                 'ar'}
 

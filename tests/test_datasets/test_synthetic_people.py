@@ -93,9 +93,8 @@ def test_layout_and_marker(dataset):
 
 
 def test_loads_in_xtcocotools_and_mmpose(dataset):
-    from xtcocotools.coco import COCO
-
     from mmpose.datasets import CocoDataset
+    from xtcocotools.coco import COCO
 
     root = dataset['data_root']
     for split, num in (('train', NUM_TRAIN), ('val', NUM_VAL)):

@@ -78,7 +78,6 @@ def test_unrelated_global_is_still_refused(tmp_path):
         _load_checkpoint(path)
 
 
-
 class _GetattrPayload:
     """A checkpoint that uses the allowed ``getattr`` name for something
     else than a HistoryBuffer statistics method."""

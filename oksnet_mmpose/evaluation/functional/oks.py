@@ -62,8 +62,8 @@ def compute_oks(pred_keypoints: Tensor, gt_keypoints: Tensor,
     sigmas = sigmas.to(pred_keypoints)
     variances = (sigmas * 2)**2
     squared_dist = ((pred_keypoints - gt_keypoints)**2).sum(dim=-1)
-    e = squared_dist / variances / (areas.to(pred_keypoints)[:, None] +
-                                     _AREA_EPS) / 2
+    areas = areas.to(pred_keypoints)[:, None] + _AREA_EPS
+    e = squared_dist / variances / areas / 2
     visible = (gt_visible > 0).to(pred_keypoints)
     num_visible = visible.sum(dim=-1)
     similarity = (torch.exp(-e) * visible).sum(dim=-1)

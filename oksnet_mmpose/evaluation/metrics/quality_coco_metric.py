@@ -252,7 +252,8 @@ class QualityCocoMetric(CocoMetric):
                 kept[img_id] = scored
                 continue
             nms = oks_nms if self.nms_mode == 'oks_nms' else soft_oks_nms
-            keep = nms(scored, self.nms_thr, sigmas=self.dataset_meta['sigmas'])
+            keep = nms(
+                scored, self.nms_thr, sigmas=self.dataset_meta['sigmas'])
             kept[img_id] = [scored[k] for k in keep]
         return kept
 
@@ -280,4 +281,3 @@ class QualityCocoMetric(CocoMetric):
             metrics[f'quality/spearman_{name}'] = float(
                 spearmanr(score, gt_oks)[0]) if defined else float('nan')
         return metrics
-

@@ -2,10 +2,8 @@
 from typing import List, Optional, Sequence, Union
 
 import torch
-from mmengine.structures import PixelData
 from mmpose.evaluation.functional import pose_pck_accuracy
 from mmpose.models.heads import CPMHead
-from mmpose.models.utils.tta import flip_heatmaps
 from mmpose.registry import MODELS
 from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import (ConfigType, MultiConfig, OptConfigType,
@@ -86,31 +84,14 @@ class OKSNetCPMHead(PoseQualityMixin, CPMHead):
         does, and add ``pose_quality`` (flip-averaged with ``flip_test``)."""
         if test_cfg.get('flip_test', False):
             assert isinstance(feats, list) and len(feats) == 2
-            flip_indices = batch_data_samples[0].metainfo['flip_indices']
             pose_features = [
                 self.forward_pose_features(f)[-1] for f in feats
             ]
-            final_layer = self.multi_final_layers[-1]
-            _batch_heatmaps = final_layer(pose_features[0])
-            _batch_heatmaps_flip = flip_heatmaps(
-                final_layer(pose_features[1]),
-                flip_mode=test_cfg.get('flip_mode', 'heatmap'),
-                flip_indices=flip_indices,
-                shift_heatmap=test_cfg.get('shift_heatmap', False))
-            batch_heatmaps = (_batch_heatmaps + _batch_heatmaps_flip) * 0.5
         else:
             pose_features = [self.forward_pose_features(feats)[-1]]
-            batch_heatmaps = self.multi_final_layers[-1](pose_features[0])
-
-        preds = self.add_pose_quality(
-            self.decode(batch_heatmaps), pose_features)
-
-        if test_cfg.get('output_heatmaps', False):
-            pred_fields = [
-                PixelData(heatmaps=hm) for hm in batch_heatmaps.detach()
-            ]
-            return preds, pred_fields
-        return preds
+        return self.predict_from_pose_features(pose_features,
+                                               self.multi_final_layers[-1],
+                                               batch_data_samples, test_cfg)
 
     def loss(self,
              feats: Sequence[Tensor],

@@ -2,10 +2,8 @@
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
-from mmengine.structures import PixelData
 from mmpose.evaluation.functional import pose_pck_accuracy
 from mmpose.models.heads import HeatmapHead
-from mmpose.models.utils.tta import flip_heatmaps
 from mmpose.registry import MODELS
 from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import (ConfigType, OptConfigType, OptSampleList,
@@ -100,28 +98,11 @@ class OKSNetHead(PoseQualityMixin, HeatmapHead):
         if test_cfg.get('flip_test', False):
             # TTA: flip test -> feats = [orig, flipped]
             assert isinstance(feats, list) and len(feats) == 2
-            flip_indices = batch_data_samples[0].metainfo['flip_indices']
             pose_features = [self.forward_pose_feature(f) for f in feats]
-            _batch_heatmaps = self.final_layer(pose_features[0])
-            _batch_heatmaps_flip = flip_heatmaps(
-                self.final_layer(pose_features[1]),
-                flip_mode=test_cfg.get('flip_mode', 'heatmap'),
-                flip_indices=flip_indices,
-                shift_heatmap=test_cfg.get('shift_heatmap', False))
-            batch_heatmaps = (_batch_heatmaps + _batch_heatmaps_flip) * 0.5
         else:
             pose_features = [self.forward_pose_feature(feats)]
-            batch_heatmaps = self.final_layer(pose_features[0])
-
-        preds = self.add_pose_quality(
-            self.decode(batch_heatmaps), pose_features)
-
-        if test_cfg.get('output_heatmaps', False):
-            pred_fields = [
-                PixelData(heatmaps=hm) for hm in batch_heatmaps.detach()
-            ]
-            return preds, pred_fields
-        return preds
+        return self.predict_from_pose_features(
+            pose_features, self.final_layer, batch_data_samples, test_cfg)
 
     def loss(self,
              feats: Tuple[Tensor],

@@ -3,11 +3,13 @@ from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+from mmengine.structures import PixelData
 from mmpose.codecs import MSRAHeatmap
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
+from mmpose.models.utils.tta import flip_heatmaps
 from mmpose.registry import MODELS
-from mmpose.utils.typing import ConfigType, InstanceList, OptSampleList
-from torch import Tensor
+from mmpose.utils.typing import ConfigType, OptSampleList, Predictions
+from torch import Tensor, nn
 
 from oksnet_mmpose.evaluation.functional import compute_oks
 
@@ -179,13 +181,37 @@ class PoseQualityMixin:
             loss_oks=loss_oks,
             mae_oks=abs_error / weights.sum().clamp(min=1))
 
-    def add_pose_quality(self, preds: InstanceList,
-                         pose_features: List[Tensor]) -> InstanceList:
-        """Add ``pose_quality`` (predicted OKS, one float per instance) to
-        each prediction; with flip test it is the mean over the original and
-        the flipped input (paper Sec. IV-A)."""
+    def predict_from_pose_features(self, pose_features: List[Tensor],
+                                   final_layer: nn.Module,
+                                   batch_data_samples: OptSampleList,
+                                   test_cfg: ConfigType) -> Predictions:
+        """Heatmaps, keypoints and ``pose_quality`` from the pose feature of
+        the input (``[orig]``) or of the input and its flip (``[orig,
+        flipped]``, flip test): the heatmaps are flip-averaged as MMPose's
+        heatmap heads do, and so is the predicted OKS (paper Sec. IV-A).
+
+        Each ``InstanceData`` gets ``pose_quality``: the predicted OKS, one
+        float per instance.
+        """
+        batch_heatmaps = final_layer(pose_features[0])
+        if len(pose_features) == 2:
+            flip_indices = batch_data_samples[0].metainfo['flip_indices']
+            batch_heatmaps_flip = flip_heatmaps(
+                final_layer(pose_features[1]),
+                flip_mode=test_cfg.get('flip_mode', 'heatmap'),
+                flip_indices=flip_indices,
+                shift_heatmap=test_cfg.get('shift_heatmap', False))
+            batch_heatmaps = (batch_heatmaps + batch_heatmaps_flip) * 0.5
+
+        preds = self.decode(batch_heatmaps)
         quality = torch.stack([self.oks_net(f) for f in pose_features])
         quality = quality.mean(dim=0).detach().cpu().numpy()
         for pred, q in zip(preds, quality):
             pred.pose_quality = q.reshape(1)
+
+        if test_cfg.get('output_heatmaps', False):
+            pred_fields = [
+                PixelData(heatmaps=hm) for hm in batch_heatmaps.detach()
+            ]
+            return preds, pred_fields
         return preds
