@@ -1,6 +1,7 @@
 # Copyright (c) oksnet-mmpose contributors.
 """Shared helpers: configs pointed at the 4 real COCO val2017 images in
 tests/data/coco, so no test reads outside the repository."""
+import importlib.util
 import os.path as osp
 
 import pytest
@@ -13,6 +14,15 @@ SAMPLE_ANN = osp.join(SAMPLE_ROOT, 'annotations',
                       'person_keypoints_val2017_sample.json')
 SAMPLE_DETS = osp.join(SAMPLE_ROOT, 'person_detection_results',
                        'COCO_val2017_sample_detections.json')
+
+
+def load_tool(name: str):
+    """Import tools/<name>.py (the tools are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        f'tools_{name}', osp.join(REPO_ROOT, 'tools', f'{name}.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
 
 
 def sample_config(config: str, work_dir: str = None, gt_boxes: bool = True,

@@ -1,25 +1,13 @@
 # Copyright (c) oksnet-mmpose contributors.
 """A tiny run of the whole main job (README command 1 with --quick):
 generate -> mim train -> mim test x2 -> report."""
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
 
-from oksnet_mmpose.apis.synthetic_benchmark import (REPO_ROOT, MainJobError,
-                                                    run_main_job)
-
-
-def _tool_main():
-    """``main`` of tools/synthetic_benchmark.py (README command 1's CLI)."""
-    spec = importlib.util.spec_from_file_location(
-        'synthetic_benchmark_tool',
-        osp.join(REPO_ROOT, 'tools', 'synthetic_benchmark.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool.main
-
+from oksnet_mmpose.apis.synthetic_benchmark import MainJobError, run_main_job
+from tests.conftest import load_tool
 
 SUMMARY_KEYS = {'pearson', 'spearman', 'ap', 'ap50', 'ap75', 'ap_m', 'ap_l',
                 'ar'}
@@ -28,7 +16,7 @@ SUMMARY_KEYS = {'pearson', 'spearman', 'ap', 'ap50', 'ap75', 'ap_m', 'ap_l',
 def test_quick_main_job_writes_a_full_report(tmp_path, capsys):
     work_dir, data_dir = str(tmp_path / 'work'), str(tmp_path / 'data')
     args = ['--quick', '--work-dir', work_dir, '--data-dir', data_dir]
-    main = _tool_main()
+    main = load_tool('synthetic_benchmark').main
     assert main(args) == 0
 
     summary = json.load(open(osp.join(work_dir, 'summary.json')))

@@ -1,5 +1,4 @@
 # Copyright (c) oksnet-mmpose contributors.
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -12,8 +11,8 @@ import pytest
 from oksnet_mmpose.datasets.synthetic_people import (COCO_KEYPOINT_NAMES,
                                                      COCO_SKELETON,
                                                      generate_synthetic_coco)
+from tests.conftest import load_tool
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # Not square, so that a swapped width and height would show.
 IMAGE_SIZE = (224, 192)
 NUM_TRAIN, NUM_VAL, SEED = 16, 12, 0
@@ -55,15 +54,6 @@ def _iou(a, b):
     ih = max(0., min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     inter = iw * ih
     return inter / (a[2] * a[3] + b[2] * b[3] - inter)
-
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'generate_synthetic_coco_tool',
-        osp.join(REPO_ROOT, 'tools', 'generate_synthetic_coco.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
 
 
 @pytest.fixture(scope='module')
@@ -315,7 +305,7 @@ def test_existing_output_dir(tmp_path):
         _generate(root, num_train=3, num_val=2, seed=5)
     assert str(root) in str(err.value)
 
-    tool = _load_tool()
+    tool = load_tool('generate_synthetic_coco')
     size = [str(v) for v in IMAGE_SIZE]
     args = ['--out-dir', str(root), '--seed', '6', '--image-size', *size]
     args += ['--num-workers', '0', '--num-val', '1']

@@ -1,21 +1,15 @@
 # Copyright (c) oksnet-mmpose contributors.
 """tools/check_env.py: a broken environment gets one line per problem."""
 import importlib
-import importlib.util
-import os.path as osp
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import load_tool
 
 
 @pytest.fixture
 def check_env():
-    spec = importlib.util.spec_from_file_location(
-        'check_env', osp.join(REPO_ROOT, 'tools', 'check_env.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('check_env')
 
 
 def _breaking(failures):
