@@ -4,8 +4,9 @@ from mmengine.model import is_model_wrapper
 from mmpose.registry import HOOKS
 
 
-def get_oks_loss(runner):
-    """The ``loss_oks`` module of the runner's (possibly wrapped) model."""
+def get_oksnet_head(runner):
+    """The head of the runner's (possibly wrapped) model, checked to carry
+    an OKS-net branch."""
     model = runner.model.module if is_model_wrapper(
         runner.model) else runner.model
     head = getattr(model, 'head', None)
@@ -14,7 +15,7 @@ def get_oks_loss(runner):
             'OKSLossSwitchHook needs a model whose head has an OKS-net branch '
             f'(OKSNetHead / OKSNetCPMHead), got head '
             f'{type(head).__name__}')
-    return head.loss_oks
+    return head
 
 
 @HOOKS.register_module()
@@ -54,27 +55,26 @@ class OKSLossSwitchHook(Hook):
         self._initial_weight = None
 
     def before_train(self, runner) -> None:
-        self._initial_weight = get_oks_loss(runner).loss_weight
+        self._initial_weight = get_oksnet_head(runner).loss_oks.loss_weight
 
     def before_train_epoch(self, runner) -> None:
         weight = (
             self.loss_weight
             if runner.epoch >= self.switch_epoch else self._initial_weight)
-        loss_oks = get_oks_loss(runner)
+        head = get_oksnet_head(runner)
+        loss_oks = head.loss_oks
         if loss_oks.loss_weight != weight:
             runner.logger.info(f'OKSLossSwitchHook: epoch {runner.epoch}, '
                                f'lambda_OKS = {weight}')
             if runner.epoch == self.switch_epoch:
-                self._reset_branch_optimizer_state(runner)
+                self._reset_branch_optimizer_state(runner, head.oks_net)
         loss_oks.loss_weight = weight
 
     @staticmethod
-    def _reset_branch_optimizer_state(runner) -> None:
+    def _reset_branch_optimizer_state(runner, oks_net) -> None:
         """Forget the optimizer state (step count, moments) of the
         ``oks_net`` parameters, so they start as with a fresh optimizer."""
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        branch = set(model.head.oks_net.parameters())
+        branch = set(oks_net.parameters())
         wrappers = runner.optim_wrapper
         wrappers = wrappers.values() if hasattr(wrappers, 'values') else [
             wrappers
