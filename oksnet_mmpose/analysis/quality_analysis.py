@@ -32,25 +32,44 @@ def load_results(ann_file: str, results_file: str,
                                             'oksnet_score')) -> List[dict]:
     """Load a results JSON (COCO results format plus score fields) and check
     it against the annotation file, naming the file and what is wrong."""
-    if not osp.isfile(results_file):
-        raise FileNotFoundError(f'results file {results_file} not found')
+    for path, what in ((ann_file, 'annotation file'),
+                       (results_file, 'results file')):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{what} {path} not found')
     with open(results_file) as f:
-        poses = json.load(f)
+        try:
+            poses = json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(f'{results_file} is not valid JSON: {error}')
     if not isinstance(poses, list) or not poses:
         raise ValueError(f'{results_file} holds no poses (empty or not a '
                          'COCO results list)')
     with open(ann_file) as f:
-        image_ids = {img['id'] for img in json.load(f)['images']}
+        annotations = json.load(f)
+    if 'images' not in annotations or 'annotations' not in annotations:
+        raise KeyError(f'{ann_file} is not a COCO annotation file (no '
+                       '"images" / "annotations")')
+    image_ids = {img['id'] for img in annotations['images']}
     for index, pose in enumerate(poses):
-        missing = [k for k in ('image_id', 'keypoints', *required)
-                   if k not in pose]
+        if not isinstance(pose, dict):
+            raise ValueError(f'{results_file}: pose {index} is not an object')
+        missing = [
+            k for k in ('image_id', 'category_id', 'keypoints', *required)
+            if k not in pose
+        ]
         if missing:
             raise KeyError(f'{results_file}: pose {index} has no '
-                           f'{", ".join(missing)}')
-        if pose['image_id'] not in image_ids:
-            raise KeyError(f'{results_file}: pose {index} has image_id '
-                           f'{pose["image_id"]}, which {ann_file} does not '
-                           'have')
+                           f'{", ".join(missing)}' + (
+                               ' (written by QualityCocoMetric, i.e. a model '
+                               'with OKS-net)' if 'oksnet_score' in missing
+                               else ''))
+    unknown = [i for i, p in enumerate(poses) if p['image_id'] not in image_ids]
+    if unknown:
+        first = poses[unknown[0]]['image_id']
+        raise KeyError(f'{results_file}: {len(unknown)} of {len(poses)} poses '
+                       f'have an image_id that {ann_file} does not have '
+                       f'(first: pose {unknown[0]}, image_id {first}); are '
+                       'they results on another split?')
     return poses
 
 
@@ -111,14 +130,18 @@ def gap_closed(summary: Dict[str, dict], key: str = 'ap') -> Optional[float]:
     return (summary['oksnet'][key] - summary['heatmap'][key]) / gap
 
 
-def plot_scores(poses: List[dict], out_dir: str) -> Dict[str, str]:
+def plot_scores(poses: List[dict],
+                out_dir: str,
+                gt_oks: Optional[np.ndarray] = None) -> Dict[str, str]:
     """Fig. 3 (score vs GT OKS scatter, per score) and Fig. 4 (histograms of
-    both scores next to the GT OKS histogram). Returns the PNG paths."""
+    both scores next to the GT OKS histogram). ``gt_oks`` defaults to the
+    poses' ``gt_oks`` field. Returns the PNG paths."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    gt_oks = np.asarray([p['gt_oks'] for p in poses])
+    if gt_oks is None:
+        gt_oks = np.asarray([p['gt_oks'] for p in poses])
     os.makedirs(out_dir, exist_ok=True)
     paths = {}
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), sharey=True)
@@ -139,7 +162,8 @@ def plot_scores(poses: List[dict], out_dir: str) -> Dict[str, str]:
     for ax, (name, title) in zip(axes, [('heatmap', 'heatmap-mean score'),
                                         ('oksnet', 'OKS-net score'),
                                         ('gt_oks', 'GT OKS')]):
-        values = np.asarray([p[SCORE_FIELDS[name]] for p in poses])
+        values = gt_oks if name == 'gt_oks' else np.asarray(
+            [p[SCORE_FIELDS[name]] for p in poses])
         ax.hist(np.clip(values, 0, 1), bins=bins)
         ax.set(xlabel=title, ylabel='poses')
     fig.tight_layout()

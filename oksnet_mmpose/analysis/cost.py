@@ -1,0 +1,592 @@
+# Copyright (c) oksnet-mmpose contributors.
+"""What the OKS-net branch costs: parameters and FLOPs of the base model and
+of the branch, CPU inference latency and training-step time with and without
+the branch (paper Sec. V-E: the branch adds 2.7M / 4.7M parameters and 0.1 /
+0.2 GFLOPs at 256x192 / 384x288).
+
+The logic of ``tools/benchmark_cost.py``. Timings are always taken as ratios
+of two variants measured interleaved in the same process on the same inputs,
+so a machine shared with other jobs slows both variants alike.
+"""
+import copy
+import json
+import os.path as osp
+import random
+import statistics
+import time
+from collections import OrderedDict
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmengine.analysis import FlopAnalyzer, parameter_count
+from mmengine.config import Config, ConfigDict
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import OptimWrapper, build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmpose.models.heads import CPMHead, HeatmapHead
+from mmpose.registry import DATASETS, MODELS
+from torch import Tensor, nn
+
+__all__ = [
+    'architecture_key', 'group_configs_by_architecture',
+    'point_train_data_at', 'build_cost_model', 'HeatmapForward',
+    'HeatmapQualityForward', 'count_flops', 'model_complexity',
+    'interleaved_timing', 'make_train_batch', 'train_step',
+    'inference_latency', 'train_step_time', 'benchmark_architecture',
+    'format_markdown', 'save_results'
+]
+
+# Model config keys that do not change the network that is run: pretrained
+# weights (``init_cfg``, ``pretrained``) and loss weights (lambda_OKS is 0 or
+# 1 depending on the schedule; the benchmark sets it to 1 either way).
+IGNORED_MODEL_KEYS = ('init_cfg', 'pretrained', 'loss_weight')
+
+
+def _strip_keys(obj: Any, ignored: Sequence[str]) -> Any:
+    """A copy of nested dicts/lists without the keys in ``ignored``, with
+    ConfigDicts turned into plain dicts and tuples into lists (a config
+    written ``(192, 256)`` equals one written ``[192, 256]``)."""
+    if isinstance(obj, dict):
+        return {
+            key: _strip_keys(value, ignored)
+            for key, value in obj.items() if key not in ignored
+        }
+    if isinstance(obj, (list, tuple)):
+        return [_strip_keys(value, ignored) for value in obj]
+    return obj
+
+
+def architecture_key(model_cfg: dict,
+                     ignored: Sequence[str] = IGNORED_MODEL_KEYS) -> str:
+    """A canonical string of a model config that is equal for two configs
+    exactly when they build the same network.
+
+    Args:
+        model_cfg (dict): The ``model`` field of a config.
+        ignored (Sequence[str]): Keys dropped at any depth. Defaults to
+            :data:`IGNORED_MODEL_KEYS`.
+
+    Returns:
+        str: JSON with sorted keys.
+    """
+    if isinstance(model_cfg, ConfigDict):
+        model_cfg = model_cfg.to_dict()
+    return json.dumps(
+        _strip_keys(model_cfg, ignored), sort_keys=True, default=str)
+
+
+def group_configs_by_architecture(
+        config_files: Sequence[str]) -> List[Tuple[Config, List[str]]]:
+    """Load configs and group those that build the same network.
+
+    The from-scratch, fine-tune, test-dev and quality-only configs of one
+    model differ only in schedule, data, pretrained weights and lambda_OKS,
+    so they share one row of the cost benchmark.
+
+    Args:
+        config_files (Sequence[str]): Config file paths.
+
+    Returns:
+        list[tuple[Config, list[str]]]: One entry per distinct network, in
+        the order of its first config: the first config (loaded) and every
+        config file that builds the same network.
+    """
+    groups: 'OrderedDict[str, Tuple[Config, List[str]]]' = OrderedDict()
+    for config_file in config_files:
+        cfg = Config.fromfile(config_file)
+        key = architecture_key(cfg.model)
+        if key not in groups:
+            groups[key] = (cfg, [])
+        groups[key][1].append(config_file)
+    return list(groups.values())
+
+
+def point_train_data_at(cfg: Config, data_root: str, ann_file: str,
+                        img_prefix: str) -> Config:
+    """A copy of ``cfg`` whose train dataset reads a local COCO-format tree,
+    with no pretrained weights to download.
+
+    Args:
+        cfg (Config): A top-down config.
+        data_root (str): The dataset root, e.g. ``tests/data/coco``.
+        ann_file (str): The annotation file, relative to ``data_root``.
+        img_prefix (str): The image folder, relative to ``data_root``.
+
+    Returns:
+        Config: The modified copy.
+    """
+    cfg = copy.deepcopy(cfg)
+    dataset = cfg.train_dataloader.dataset
+    dataset.data_root = data_root
+    dataset.ann_file = ann_file
+    dataset.data_prefix = dict(img=img_prefix)
+    # the train split of the stock recipes has no bbox_file; a quality
+    # config might, and the sample tree has none
+    dataset.pop('bbox_file', None)
+    if 'init_cfg' in cfg.model.backbone:
+        cfg.model.backbone.init_cfg = None
+    cfg.load_from = None
+    return cfg
+
+
+def build_cost_model(cfg: Config) -> nn.Module:
+    """Build the model of an OKS-net config with randomly initialized weights
+    (no checkpoint or pretrained backbone is loaded), on the CPU.
+
+    The OKS loss weight is set to 1 (the paper's lambda_OKS after the
+    switch), whatever the config's schedule starts with.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        nn.Module: The ``TopdownPoseEstimator``.
+
+    Raises:
+        TypeError: If the head has no ``oks_net`` branch.
+    """
+    init_default_scope(cfg.get('default_scope', 'mmpose'))
+    model_cfg = copy.deepcopy(cfg.model)
+    if 'init_cfg' in model_cfg.backbone:
+        model_cfg.backbone.init_cfg = None
+    model = MODELS.build(model_cfg)
+    if not hasattr(model.head, 'oks_net'):
+        raise TypeError(f'the head {type(model.head).__name__} of the config '
+                        'has no `oks_net` branch (not an OKS-net config?)')
+    model.head.loss_oks.loss_weight = 1.0
+    return model
+
+
+def _heatmaps_and_pose_feature(head: nn.Module,
+                               feats: Sequence[Tensor]
+                               ) -> Tuple[List[Tensor], Tensor]:
+    """The heatmaps of every stage and the pose feature the branch reads (the
+    last stage's), computed once as the OKS-net heads' ``predict`` does."""
+    if hasattr(head, 'forward_pose_features'):  # multi-stage (CPM) head
+        pose_features = head.forward_pose_features(feats)
+        heatmaps = [
+            final(pose_feature) for final, pose_feature in zip(
+                head.multi_final_layers, pose_features)
+        ]
+        return heatmaps, pose_features[-1]
+    pose_feature = head.forward_pose_feature(feats)
+    return [head.final_layer(pose_feature)], pose_feature
+
+
+class HeatmapForward(nn.Module):
+    """The base network: backbone, neck and ``head.forward`` (the heatmaps,
+    every stage's for a multi-stage head), as a stock heatmap model runs it
+    in tensor mode; the ``oks_net`` branch is not called.
+
+    Args:
+        model (nn.Module): A ``TopdownPoseEstimator`` with an OKS-net head.
+    """
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs: Tensor) -> Tuple[Tensor, ...]:
+        heatmaps = self.model.head.forward(self.model.extract_feat(inputs))
+        # a tuple either way: what jit tracing (the FLOP counter) accepts
+        return tuple(heatmaps) if isinstance(heatmaps, list) else (heatmaps, )
+
+
+class HeatmapQualityForward(nn.Module):
+    """The base network plus the ``oks_net`` branch on the pose feature: the
+    heatmaps of every stage and the predicted OKS, shape (B, ).
+
+    Args:
+        model (nn.Module): A ``TopdownPoseEstimator`` with an OKS-net head.
+    """
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs: Tensor) -> Tuple[Tensor, ...]:
+        head = self.model.head
+        heatmaps, pose_feature = _heatmaps_and_pose_feature(
+            head, self.model.extract_feat(inputs))
+        return (*heatmaps, head.oks_net(pose_feature))
+
+
+def count_flops(module: nn.Module, inputs: Tuple[Tensor, ...]) -> int:
+    """FLOPs of one forward pass, counted by MMEngine's :class:`FlopAnalyzer`
+    (the counter behind ``get_model_complexity_info``): one fused
+    multiply-add counts as one FLOP; element-wise operations (activations,
+    the attention's re-weighting, additions) are not counted.
+
+    Args:
+        module (nn.Module): The module, in the mode to analyse.
+        inputs (tuple[Tensor]): The positional inputs of its forward.
+
+    Returns:
+        int: The FLOP count.
+    """
+    analyzer = FlopAnalyzer(module, inputs)
+    # elementwise ops are knowingly not counted; the branch's modules are
+    # not called by the base forward on purpose
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    return int(analyzer.total())
+
+
+def _input_size(model: nn.Module) -> Tuple[int, int]:
+    """The model input size (w, h), from the head's codec."""
+    return tuple(model.head.decoder.input_size)
+
+
+def model_complexity(model: nn.Module) -> Dict[str, Any]:
+    """Parameters and FLOPs (one image) of the base network and of the
+    ``oks_net`` branch alone.
+
+    The branch is analysed on its own, with a pose feature of its input
+    shape; the base network is :class:`HeatmapForward`.
+
+    Args:
+        model (nn.Module): A ``TopdownPoseEstimator`` with an OKS-net head.
+
+    Returns:
+        dict: ``input_size`` (w, h), ``pose_feature_shape`` (C, H, W),
+        ``base_params``, ``base_flops``, ``branch_params``, ``branch_flops``
+        (counts, not millions).
+    """
+    training = model.training
+    model.eval()
+    width, height = _input_size(model)
+    oks_net = model.head.oks_net
+    feature_width, feature_height = oks_net.feature_size
+    pose_feature_shape = (oks_net.in_channels, feature_height, feature_width)
+    with torch.no_grad():
+        base_flops = count_flops(
+            HeatmapForward(model), (torch.zeros(1, 3, height, width), ))
+        branch_flops = count_flops(oks_net,
+                                   (torch.zeros(1, *pose_feature_shape), ))
+    model.train(training)
+    # parameter_count: '' is the whole model, every submodule by its name
+    params = parameter_count(model)
+    return dict(
+        input_size=(width, height),
+        pose_feature_shape=pose_feature_shape,
+        base_params=params[''] - params['head.oks_net'],
+        base_flops=base_flops,
+        branch_params=params['head.oks_net'],
+        branch_flops=branch_flops)
+
+
+def interleaved_timing(run_a: Callable[[], Any],
+                       run_b: Callable[[], Any],
+                       repeats: int,
+                       warmup: int = 1) -> Dict[str, Any]:
+    """Time two variants interleaved: after ``warmup`` runs of each, pairs
+    A B, B A, A B, ... so that slow drifts and other jobs on the machine hit
+    both alike, and the order within a pair does not favour one.
+
+    Args:
+        run_a (Callable): The reference variant.
+        run_b (Callable): The variant compared with it.
+        repeats (int): Timed runs of each variant (pairs).
+        warmup (int): Untimed runs of each variant first (allocator, lazy
+            init, optimizer state). Defaults to 1.
+
+    Returns:
+        dict: ``seconds_a``/``seconds_b`` (each run's time),
+        ``median_a``/``median_b`` (seconds), ``ratio`` = median_b /
+        median_a, and ``pair_ratio_quartiles``: the 25/50/75 % quantiles
+        of the per-pair ratios b/a (their spread shows the noise).
+    """
+    if repeats < 1:
+        raise ValueError(f'repeats must be >= 1, got {repeats}')
+    for _ in range(warmup):
+        run_a()
+        run_b()
+    seconds = dict(a=[], b=[])
+    for index in range(repeats):
+        order = (('a', run_a), ('b', run_b))
+        if index % 2:
+            order = order[::-1]
+        for name, run in order:
+            start = time.perf_counter()
+            run()
+            seconds[name].append(time.perf_counter() - start)
+    median_a = statistics.median(seconds['a'])
+    median_b = statistics.median(seconds['b'])
+    pair_ratios = np.asarray(seconds['b']) / np.asarray(seconds['a'])
+    return dict(
+        seconds_a=seconds['a'],
+        seconds_b=seconds['b'],
+        median_a=median_a,
+        median_b=median_b,
+        ratio=median_b / median_a,
+        pair_ratio_quartiles=np.quantile(pair_ratios,
+                                         [0.25, 0.5, 0.75]).tolist())
+
+
+def inference_latency(model: nn.Module,
+                      batch_size: int = 1,
+                      repeats: int = 10,
+                      warmup: int = 2) -> Dict[str, Any]:
+    """CPU latency of one forward pass of the base network
+    (:class:`HeatmapForward`) vs. the base network plus the branch
+    (:class:`HeatmapQualityForward`), interleaved, without flip test or
+    decoding (both would add the same time to both variants).
+
+    The input is random: the networks have no data-dependent control flow.
+
+    Args:
+        model (nn.Module): A ``TopdownPoseEstimator`` with an OKS-net head.
+        batch_size (int): Images per forward pass. Defaults to 1.
+        repeats (int): Timed passes of each variant. Defaults to 10.
+        warmup (int): Untimed passes of each variant. Defaults to 2.
+
+    Returns:
+        dict: As :func:`interleaved_timing`, A = base, B = base + OKS-net.
+    """
+    model.eval()
+    width, height = _input_size(model)
+    inputs = torch.randn(
+        batch_size, 3, height, width,
+        generator=torch.Generator().manual_seed(0))
+    base, with_branch = HeatmapForward(model), HeatmapQualityForward(model)
+    with torch.no_grad():
+        return interleaved_timing(
+            lambda: base(inputs),
+            lambda: with_branch(inputs),
+            repeats=repeats,
+            warmup=warmup)
+
+
+def make_train_batch(cfg: Config, model: nn.Module, batch_size: int,
+                     seed: int = 0) -> Dict[str, Any]:
+    """One training batch: samples of the config's train dataset through its
+    train pipeline (random augmentation seeded), collated and put through
+    the model's data preprocessor.
+
+    Args:
+        cfg (Config): The config, its train dataset readable (see
+            :func:`point_train_data_at`).
+        model (nn.Module): The model (for its data preprocessor).
+        batch_size (int): Samples in the batch; the dataset is cycled when
+            it has fewer.
+        seed (int): Seed of the augmentation. Defaults to 0.
+
+    Returns:
+        dict: ``inputs`` (B, 3, H, W) and ``data_samples``, as the model's
+        ``loss`` takes them.
+    """
+    init_default_scope(cfg.get('default_scope', 'mmpose'))
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    if len(dataset) == 0:
+        raise ValueError('the train dataset of the config is empty')
+    samples = [dataset[index % len(dataset)] for index in range(batch_size)]
+    return model.data_preprocessor(pseudo_collate(samples), training=True)
+
+
+def _stock_head_loss(head: nn.Module) -> Callable:
+    """The ``loss`` of the stock MMPose head an OKS-net head extends: the
+    heatmap loss (per stage) and accuracy, with no OKS target, branch or
+    OKS loss."""
+    stock_class = CPMHead if isinstance(head, CPMHead) else HeatmapHead
+    if not isinstance(head, stock_class):
+        raise TypeError(f'{type(head).__name__} extends neither HeatmapHead '
+                        'nor CPMHead')
+    return stock_class.loss.__get__(head)
+
+
+def train_step(model: nn.Module, optim_wrapper: OptimWrapper,
+               batch: Dict[str, Any], with_oks_net: bool) -> Tensor:
+    """One optimizer step, as ``TopdownPoseEstimator.loss`` and
+    ``BaseModel.train_step`` run it after the data preprocessor: forward,
+    losses, backward, step, zero grad.
+
+    Args:
+        model (nn.Module): A ``TopdownPoseEstimator`` with an OKS-net head.
+        optim_wrapper (OptimWrapper): Its optimizer wrapper.
+        batch (dict): From :func:`make_train_batch`.
+        with_oks_net (bool): ``True``: the OKS-net head's ``loss`` (heatmap
+            loss, online OKS target, branch, OKS loss). ``False``: the stock
+            head's ``loss`` on the same head (heatmap loss only); the branch
+            then gets no gradient, and the optimizer skips its parameters as
+            it would for a model without them.
+
+    Returns:
+        Tensor: The total loss.
+    """
+    feats = model.extract_feat(batch['inputs'])
+    head_loss = model.head.loss if with_oks_net else _stock_head_loss(
+        model.head)
+    losses = head_loss(
+        feats, batch['data_samples'], train_cfg=model.train_cfg)
+    loss, _ = model.parse_losses(losses)
+    optim_wrapper.update_params(loss)
+    return loss.detach()
+
+
+def train_step_time(cfg: Config,
+                    model: nn.Module,
+                    batch_size: int = 4,
+                    repeats: int = 3,
+                    warmup: int = 1) -> Dict[str, Any]:
+    """Time of a training step with the stock heatmap loss only vs. with the
+    OKS target and loss, interleaved, on the same batch, with the config's
+    optimizer.
+
+    Args:
+        cfg (Config): The config (train data readable, see
+            :func:`point_train_data_at`).
+        model (nn.Module): The model built from it.
+        batch_size (int): Samples per step. Defaults to 4.
+        repeats (int): Timed steps of each variant. Defaults to 3.
+        warmup (int): Untimed steps of each variant (optimizer state).
+            Defaults to 1.
+
+    Returns:
+        dict: As :func:`interleaved_timing`, A = heatmap loss only, B = with
+        the OKS target and loss.
+    """
+    model.train()
+    batch = make_train_batch(cfg, model, batch_size)
+    optim_wrapper = build_optim_wrapper(model, copy.deepcopy(
+        cfg.optim_wrapper))
+    return interleaved_timing(
+        lambda: train_step(model, optim_wrapper, batch, with_oks_net=False),
+        lambda: train_step(model, optim_wrapper, batch, with_oks_net=True),
+        repeats=repeats,
+        warmup=warmup)
+
+
+def _describe(model: nn.Module) -> str:
+    """A short name of the network, e.g. ``HRNet-W32``, ``ResNet-50``,
+    ``Hourglass-2stack``."""
+    backbone = model.backbone
+    name = type(backbone).__name__
+    if name == 'HRNet':
+        return f'HRNet-W{backbone.extra["stage2"]["num_channels"][0]}'
+    if hasattr(backbone, 'depth'):
+        return f'SimpleBaseline {name.replace("Net", "Net-")}{backbone.depth}'
+    if hasattr(backbone, 'num_stacks'):
+        return f'Hourglass {backbone.num_stacks}-stack'
+    return name
+
+
+def benchmark_architecture(cfg: Config,
+                           config_files: Sequence[str],
+                           batch_size: int = 1,
+                           train_batch_size: int = 4,
+                           repeats: int = 10,
+                           train_repeats: int = 3,
+                           skip_timing: bool = False) -> Dict[str, Any]:
+    """Every cost measure of one network (one row of the benchmark).
+
+    Args:
+        cfg (Config): A config of the network, its train data readable (see
+            :func:`point_train_data_at`).
+        config_files (Sequence[str]): All config files of this network.
+        batch_size (int): Images per inference pass. Defaults to 1.
+        train_batch_size (int): Samples per training step. Defaults to 4.
+        repeats (int): Timed inference passes per variant. Defaults to 10.
+        train_repeats (int): Timed training steps per variant.
+            Defaults to 3.
+        skip_timing (bool): Only count parameters and FLOPs.
+            Defaults to ``False``.
+
+    Returns:
+        dict: ``model``, ``configs``, the entries of
+        :func:`model_complexity`, and (unless ``skip_timing``)
+        ``inference`` and ``train_step`` (see :func:`interleaved_timing`).
+    """
+    # the same random weights for every run of the benchmark
+    torch.manual_seed(0)
+    model = build_cost_model(cfg)
+    row = dict(
+        model=_describe(model),
+        configs=[osp.basename(f) for f in config_files],
+        **model_complexity(model))
+    if not skip_timing:
+        row['inference'] = inference_latency(
+            model, batch_size=batch_size, repeats=repeats)
+        row['train_step'] = train_step_time(
+            cfg, model, batch_size=train_batch_size, repeats=train_repeats)
+    return row
+
+
+def _overhead(timing: Optional[Dict[str, Any]]) -> str:
+    """``+x.x % [q25, q75]`` from a timing dict, or ``-``."""
+    if timing is None:
+        return '-'
+    q25, _, q75 = (100 * (q - 1) for q in timing['pair_ratio_quartiles'])
+    return (f'{100 * (timing["ratio"] - 1):+.1f} % '
+            f'[{q25:+.1f}, {q75:+.1f}]')
+
+
+def _milliseconds(timing: Optional[Dict[str, Any]], key: str) -> str:
+    return '-' if timing is None else f'{1000 * timing[key]:.0f}'
+
+
+def format_markdown(rows: Sequence[Dict[str, Any]],
+                    settings: Dict[str, Any]) -> str:
+    """The benchmark as Markdown: the settings, one table row per network,
+    and the config files of each row.
+
+    Args:
+        rows (Sequence[dict]): From :func:`benchmark_architecture`.
+        settings (dict): The run's settings (threads, batch sizes, ...),
+            printed above the table.
+
+    Returns:
+        str: The Markdown text.
+    """
+    lines = [
+        'Settings: ' + ', '.join(f'{k}={v}' for k, v in settings.items()),
+        '',
+        '| # | model | input | base params (M) | base GFLOPs | '
+        'OKS-net params (M) | OKS-net GFLOPs | infer base (ms) | '
+        'infer +OKS-net (ms) | infer overhead [IQR] | train step base (ms) | '
+        'train step +OKS (ms) | train overhead [IQR] |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ]
+    for index, row in enumerate(rows, 1):
+        width, height = row['input_size']
+        inference = row.get('inference')
+        train = row.get('train_step')
+        lines.append(
+            f'| {index} | {row["model"]} | {height}x{width} | '
+            f'{row["base_params"] / 1e6:.1f} | '
+            f'{row["base_flops"] / 1e9:.2f} | '
+            f'{row["branch_params"] / 1e6:.2f} | '
+            f'{row["branch_flops"] / 1e9:.3f} | '
+            f'{_milliseconds(inference, "median_a")} | '
+            f'{_milliseconds(inference, "median_b")} | '
+            f'{_overhead(inference)} | '
+            f'{_milliseconds(train, "median_a")} | '
+            f'{_milliseconds(train, "median_b")} | '
+            f'{_overhead(train)} |')
+    lines += ['', 'Config files per row:', '']
+    for index, row in enumerate(rows, 1):
+        lines.append(f'{index}. ' + ', '.join(f'`{c}`'
+                                              for c in row['configs']))
+    return '\n'.join(lines) + '\n'
+
+
+def save_results(rows: Sequence[Dict[str, Any]], settings: Dict[str, Any],
+                 out_dir: str) -> Tuple[str, str]:
+    """Write ``cost.md`` (see :func:`format_markdown`) and ``cost.json``
+    (settings and rows, every timed run included) to ``out_dir``.
+
+    Returns:
+        tuple[str, str]: The Markdown and JSON paths.
+    """
+    from mmengine.utils import mkdir_or_exist
+    mkdir_or_exist(out_dir)
+    markdown_path = osp.join(out_dir, 'cost.md')
+    json_path = osp.join(out_dir, 'cost.json')
+    with open(markdown_path, 'w') as f:
+        f.write(format_markdown(rows, settings))
+    with open(json_path, 'w') as f:
+        json.dump(dict(settings=settings, rows=list(rows)), f, indent=1)
+    return markdown_path, json_path
