@@ -359,3 +359,41 @@ def test_crowded_images_cached_oks_equals_plain_cocoeval(tmp_path):
     stats = _direct_eval(SAMPLE_ANN, poses, values).stats
     assert summary['oksnet']['ap'] == pytest.approx(stats[0], abs=1e-12)
     assert summary['oksnet']['ar'] == pytest.approx(stats[5], abs=1e-12)
+
+
+def test_rescoring_rows_equal_quality_coco_metric(coco_sample, tmp_path):
+    """Analysing the results QualityCocoMetric writes with nms_mode='none'
+    gives, for OKS-NMS with each score, the AP the metric itself reports with
+    nms_mode='oks_nms' on the same predictions."""
+    from oksnet_mmpose.evaluation import QualityCocoMetric
+    from tests.test_evaluation.test_quality_coco_metric import (
+        METAINFO, _gt_box_samples)
+    samples = _gt_box_samples(coco_sample, np.random.default_rng(3))
+    # near duplicates, as overlapping detector boxes give, so NMS acts
+    rng = np.random.default_rng(4)
+    for index, sample in enumerate(list(samples)):
+        dup = {k: v for k, v in sample.items() if k != 'raw_ann_info'}
+        inst = dict(sample['pred_instances'])
+        inst['keypoints'] = inst['keypoints'] + rng.normal(
+            0, 0.5, inst['keypoints'].shape).astype(np.float32)
+        inst['pose_quality'] = rng.uniform(0, 1, 1)
+        dup.update(id=10**6 + index, pred_instances=inst)
+        samples.append(dup)
+    reports = {}
+    for nms_mode in ('none', 'oks_nms'):
+        metric = QualityCocoMetric(
+            ann_file=SAMPLE_ANN, nms_mode=nms_mode,
+            outfile_prefix=str(tmp_path / nms_mode))
+        metric.dataset_meta = METAINFO
+        metric.process([], samples)
+        reports[nms_mode] = metric.evaluate(len(samples))
+    details_dir = tmp_path / 'analysis'
+    analyze_quality(SAMPLE_ANN, str(tmp_path / 'none.keypoints.json'),
+                    str(details_dir))
+    with open(details_dir / 'details.json') as f:
+        rescoring = json.load(f)['rescoring']
+    assert rescoring['OKS-NMS']['kept'] < len(samples)
+    assert rescoring['OKS-net + OKS-NMS']['ap'] == pytest.approx(
+        reports['oks_nms']['coco/AP'], abs=1e-12)
+    assert rescoring['OKS-NMS']['ap'] == pytest.approx(
+        reports['oks_nms']['coco-heatmap/AP'], abs=1e-12)

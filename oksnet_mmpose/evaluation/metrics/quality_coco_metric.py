@@ -43,8 +43,10 @@ class QualityCocoMetric(CocoMetric):
     Each scoring then goes through the configured ``nms_mode`` and
     xtcocotools' COCOeval. The results JSON (``outfile_prefix``) holds the
     OKS-net-scored poses kept by NMS, each with ``score`` and the extra
-    ``heatmap_score``, ``oksnet_score`` (and ``gt_oks`` with GT boxes), so
-    later analysis needs no re-run.
+    ``heatmap_score``, ``oksnet_score``, ``area`` (the one OKS-NMS uses) and,
+    with GT boxes, ``gt_oks``, so later analysis
+    (``tools/analyze_quality.py``) needs no re-run; with ``nms_mode='none'``
+    it holds every pose, for the analysis's rescoring comparison.
     """
 
     def __init__(self, *args, **kwargs):
@@ -170,6 +172,8 @@ class QualityCocoMetric(CocoMetric):
                     res['gt_oks'] = float(inst['gt_oks'])
                 if 'bbox' in inst:
                     res['bbox'] = np.asarray(inst['bbox']).tolist()
+                # the area OKS-NMS used, so an analysis can redo the NMS
+                res['area'] = float(inst['area'])
                 results.append(res)
         res_file = f'{outfile_prefix}.keypoints.json'
         dump(results, res_file, sort_keys=True, indent=4)
