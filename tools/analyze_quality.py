@@ -9,8 +9,7 @@ writes DIR/report.md, DIR/summary.json, DIR/details.json and the figures.
 import argparse
 import sys
 
-from oksnet_mmpose.analysis.analyze import (analyze_quality,
-                                            sigmas_from_meta)
+from oksnet_mmpose.analysis.analyze import analyze_quality, sigmas_from_meta
 
 
 def parse_args(argv=None):
@@ -39,13 +38,17 @@ def main(argv=None):
     sigmas = sigmas_from_meta(args.dataset_meta) if args.dataset_meta \
         else None
     try:
-        summary = analyze_quality(args.ann_file, args.results, args.out_dir,
-                                  sigmas=sigmas, nms_thr=args.nms_thr)
+        summary = analyze_quality(args.ann_file,
+                                  args.results,
+                                  args.out_dir,
+                                  sigmas=sigmas,
+                                  nms_thr=args.nms_thr)
     except (FileNotFoundError, KeyError, ValueError) as error:
         # one clear line, nothing written as if complete
         print(f'analyze_quality: {error.args[0] if error.args else error}',
               file=sys.stderr)
         return 2
+
     def fmt(value, scale=1., digits=3):
         return 'n/a' if value is None else f'{value * scale:.{digits}f}'
 

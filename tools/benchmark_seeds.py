@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from oksnet_mmpose.analysis.quality_analysis import AP_NAMES
+from oksnet_mmpose.analysis.keypoint_eval import AP_NAMES
 from oksnet_mmpose.apis.synthetic_benchmark import MainJobError, run_main_job
 
 

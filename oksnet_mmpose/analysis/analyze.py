@@ -135,42 +135,48 @@ def analyze_quality(ann_file: str,
     for name, values in scores.items():
         coco_eval = evaluator.evaluate(values)
         reliability[name] = reliability_bins(values, gt_oks)
-        summary[name] = dict(
-            **correlations(values, gt_oks),
-            **ap_names(coco_eval),
-            ap_at_oks={
-                f'{t:.2f}': ap_at_oks(coco_eval, t)
-                for t in OKS_THRESHOLDS
-            },
-            ece=expected_calibration_error(values, gt_oks))
+        summary[name] = dict(**correlations(values, gt_oks),
+                             **ap_names(coco_eval),
+                             ap_at_oks={
+                                 f'{t:.2f}': ap_at_oks(coco_eval, t)
+                                 for t in OKS_THRESHOLDS
+                             },
+                             ece=expected_calibration_error(values, gt_oks))
     occlusion = evaluate_occlusion(evaluator, scores, img_ids)
     errors = scoring_errors(evaluator, scores, gt_oks)
     for name in scores:
         summary[name]['ap_by_visible'] = {
-            bucket: {k: v for k, v in entry.items() if k != 'precision75'}
+            bucket: {
+                k: v
+                for k, v in entry.items() if k != 'precision75'
+            }
             for bucket, entry in occlusion[name].items()
         }
         summary[name]['scoring_errors'] = {
-            k: v for k, v in errors[name].items()
-            if not k.startswith('hist_')
+            k: v
+            for k, v in errors[name].items() if not k.startswith('hist_')
         }
-    details = dict(
-        num_poses=len(poses),
-        num_images_with_poses=len({p['image_id'] for p in poses}),
-        gt_oks_source=gt_oks_source,
-        gap_closed=gap_closed(summary),
-        gain_at_oks={
-            t: _diff(summary['oksnet']['ap_at_oks'][t],
-                     summary['heatmap']['ap_at_oks'][t])
-            for t in summary['oksnet']['ap_at_oks']
-        },
-        rescoring=compare_rescoring(evaluator, poses, scores, nms_thr),
-        selection={name: selection_curve(values, gt_oks)
-                   for name, values in scores.items()},
-        reliability=reliability,
-        occlusion=occlusion,
-        scoring_errors=errors,
-        seconds=None)
+    details = dict(num_poses=len(poses),
+                   num_images_with_poses=len({p['image_id']
+                                              for p in poses}),
+                   gt_oks_source=gt_oks_source,
+                   gap_closed=gap_closed(summary),
+                   gain_at_oks={
+                       t:
+                       _diff(summary['oksnet']['ap_at_oks'][t],
+                             summary['heatmap']['ap_at_oks'][t])
+                       for t in summary['oksnet']['ap_at_oks']
+                   },
+                   rescoring=compare_rescoring(evaluator, poses, scores,
+                                               nms_thr),
+                   selection={
+                       name: selection_curve(values, gt_oks)
+                       for name, values in scores.items()
+                   },
+                   reliability=reliability,
+                   occlusion=occlusion,
+                   scoring_errors=errors,
+                   seconds=None)
     details['seconds'] = round(time.time() - start, 2)
     if out_dir is not None:
         write_analysis(out_dir, summary, details, poses, scores, gt_oks)
@@ -262,14 +268,14 @@ def markdown_report(summary: dict, details: dict) -> str:
     for name in names:
         lines.append(f'| {SCORE_TITLES[name]} | ' + ' | '.join(
             _pct(summary[name]['ap_at_oks'][t]) for t in thresholds) + ' |')
-    lines.append('| gain OKS-net - heatmap | ' + ' | '.join(
-        'n/a' if details['gain_at_oks'][t] is None else
-        f'{details["gain_at_oks"][t] * 100:+.1f}' for t in thresholds) + ' |')
+    lines.append('| gain OKS-net - heatmap | ' +
+                 ' | '.join('n/a' if details['gain_at_oks'][t] is
+                            None else f'{details["gain_at_oks"][t] * 100:+.1f}'
+                            for t in thresholds) + ' |')
     buckets = [b for b, _, _ in VISIBLE_BUCKETS]
     lines += [
         '', '## Occlusion benchmarks: AP at OKS .75 by visible keypoints '
-        '(Fig. 6 / 12)', '',
-        '| score | ' + ' | '.join(
+        '(Fig. 6 / 12)', '', '| score | ' + ' | '.join(
             f'{b} ({summary["oksnet"]["ap_by_visible"][b]["num_gt"]} GT)'
             for b in buckets) + ' |', '|---|' + '---|' * len(buckets)
     ]
@@ -287,10 +293,9 @@ def markdown_report(summary: dict, details: dict) -> str:
     ]
     for name in names:
         e = summary[name]['scoring_errors']
-        lines.append(
-            f'| {SCORE_TITLES[name]} | {e["high_oks_low_score"]} | '
-            f'{e["low_oks_high_score"]} | {e["overlap"]} | '
-            f'{e["misranked_gt"]} | {e["num_gt_covered_twice"]} |')
+        lines.append(f'| {SCORE_TITLES[name]} | {e["high_oks_low_score"]} | '
+                     f'{e["low_oks_high_score"]} | {e["overlap"]} | '
+                     f'{e["misranked_gt"]} | {e["num_gt_covered_twice"]} |')
     lines += [
         '', 'High OKS, low score: GT OKS >= .75 and a score in the lowest '
         'quarter of that score; low OKS, high score: GT OKS < .5 and a '
@@ -302,8 +307,7 @@ def markdown_report(summary: dict, details: dict) -> str:
     ]
     for row, r in details['rescoring'].items():
         lines.append(f'| {row} | {r["kept"]} | ' + ' | '.join(
-            _pct(r[k]) for k in ('ap', 'ap50', 'ap75', 'ap_m', 'ap_l')) +
-                     ' |')
+            _pct(r[k]) for k in ('ap', 'ap50', 'ap75', 'ap_m', 'ap_l')) + ' |')
     if all(r['kept'] == details['num_poses']
            for r in details['rescoring'].values()):
         lines += [
@@ -330,7 +334,6 @@ def markdown_report(summary: dict, details: dict) -> str:
                 f'{_pct(curve["recall_0.75"][i])} |')
     lines += [
         '', 'Full curves: `details.json` (`selection`) and '
-        '`selection.png`.', '',
-        f'Analysed in {details["seconds"]:.1f} s.'
+        '`selection.png`.', '', f'Analysed in {details["seconds"]:.1f} s.'
     ]
     return '\n'.join(lines) + '\n'

@@ -35,11 +35,10 @@ def reliability_bins(predicted: np.ndarray,
             float(predicted[in_bin].mean()) if in_bin.any() else None)
         mean_gt_oks.append(
             float(gt_oks[in_bin].mean()) if in_bin.any() else None)
-    return dict(
-        edges=edges.tolist(),
-        count=count,
-        mean_predicted=mean_predicted,
-        mean_gt_oks=mean_gt_oks)
+    return dict(edges=edges.tolist(),
+                count=count,
+                mean_predicted=mean_predicted,
+                mean_gt_oks=mean_gt_oks)
 
 
 def expected_calibration_error(predicted: np.ndarray,
@@ -67,20 +66,22 @@ def plot_reliability(bins_by_score: Dict[str, dict], out_file: str) -> str:
     import matplotlib.pyplot as plt
 
     names = list(bins_by_score)
-    fig, axes = plt.subplots(
-        2,
-        len(names),
-        figsize=(4.2 * len(names), 5.6),
-        gridspec_kw=dict(height_ratios=(3, 1)),
-        squeeze=False)
+    fig, axes = plt.subplots(2,
+                             len(names),
+                             figsize=(4.2 * len(names), 5.6),
+                             gridspec_kw=dict(height_ratios=(3, 1)),
+                             squeeze=False)
     for col, name in enumerate(names):
         bins = bins_by_score[name]
         edges = np.asarray(bins['edges'])
         centers = (edges[:-1] + edges[1:]) / 2
-        gt = np.asarray([np.nan if v is None else v
-                         for v in bins['mean_gt_oks']])
+        gt = np.asarray(
+            [np.nan if v is None else v for v in bins['mean_gt_oks']])
         ax = axes[0, col]
-        ax.bar(centers, gt, width=np.diff(edges) * 0.9, alpha=0.7,
+        ax.bar(centers,
+               gt,
+               width=np.diff(edges) * 0.9,
+               alpha=0.7,
                label='mean GT OKS')
         ax.plot([0, 1], [0, 1], 'k--', lw=0.8, label='perfect calibration')
         ax.set(title=name, xlim=(0, 1), ylim=(0, 1), ylabel='mean GT OKS')

@@ -86,14 +86,13 @@ class KeypointEvaluator:
         self._fill_oks_cache()
 
     def _new_eval(self, coco_dt: COCO, gt_ignore_ids=()) -> COCOeval:
-        coco_eval = _CachedOKSEval(
-            self.coco,
-            coco_dt,
-            'keypoints',
-            self.sigmas,
-            use_area=self.use_area,
-            oks_rows=self.oks_rows,
-            gt_ignore_ids=gt_ignore_ids)
+        coco_eval = _CachedOKSEval(self.coco,
+                                   coco_dt,
+                                   'keypoints',
+                                   self.sigmas,
+                                   use_area=self.use_area,
+                                   oks_rows=self.oks_rows,
+                                   gt_ignore_ids=gt_ignore_ids)
         coco_eval.params.useSegm = None
         return coco_eval
 
@@ -167,10 +166,10 @@ class KeypointEvaluator:
             ann['score'] = float(scores[i])
             anns.append(ann)
         coco_dt = COCO()
-        coco_dt.dataset = dict(
-            images=list(self._all_dts.dataset['images']),
-            categories=copy.deepcopy(self._all_dts.dataset['categories']),
-            annotations=anns)
+        coco_dt.dataset = dict(images=list(self._all_dts.dataset['images']),
+                               categories=copy.deepcopy(
+                                   self._all_dts.dataset['categories']),
+                               annotations=anns)
         with contextlib.redirect_stdout(io.StringIO()):
             coco_dt.createIndex()
             coco_eval = self._new_eval(coco_dt, gt_ignore_ids)
@@ -187,10 +186,7 @@ class KeypointEvaluator:
 def ap_names(coco_eval: COCOeval) -> Dict[str, float]:
     """``ap``, ``ap50``, ``ap75``, ``ap_m``, ``ap_l``, ``ar`` of a
     summarized keypoint COCOeval."""
-    return {
-        name: float(coco_eval.stats[i])
-        for i, name in enumerate(AP_NAMES)
-    }
+    return {name: float(coco_eval.stats[i]) for i, name in enumerate(AP_NAMES)}
 
 
 def ap_at_oks(coco_eval: COCOeval, threshold: float) -> Optional[float]:

@@ -12,10 +12,9 @@ from .keypoint_eval import KeypointEvaluator, ap_at_oks, pr_curve
 
 # (name, fewest, most) labelled keypoints; the last bucket's upper bound is
 # the number of keypoints of the dataset
-VISIBLE_BUCKETS: Tuple[Tuple[str, int, int], ...] = (('0-5', 0, 5),
-                                                     ('6-10', 6, 10),
-                                                     ('11-15', 11, 15),
-                                                     ('16-17', 16, 17))
+VISIBLE_BUCKETS: Tuple[Tuple[str, int, int],
+                       ...] = (('0-5', 0, 5), ('6-10', 6, 10),
+                               ('11-15', 11, 15), ('16-17', 16, 17))
 BUCKET_OKS = 0.75  # the OKS threshold of the paper's PR curves (Fig. 12)
 
 
@@ -34,8 +33,7 @@ def occlusion_buckets(coco: COCO, img_ids: List[int]) -> Dict[str, List[int]]:
         visible = visible_keypoints(ann)
         for name, fewest, most in VISIBLE_BUCKETS:
             # datasets with more than 17 keypoints: all above 15 go last
-            if fewest <= visible <= most or (name == last
-                                             and visible > most):
+            if fewest <= visible <= most or (name == last and visible > most):
                 buckets[name].append(ann['id'])
                 break
     return buckets
@@ -67,11 +65,14 @@ def evaluate_occlusion(evaluator: KeypointEvaluator,
                      if not ann.get('iscrowd', 0) and visible_keypoints(ann))
         for name, scores in scores_by_name.items():
             if num_gt == 0:
-                results[name][bucket] = dict(
-                    ap=None, ap75=None, num_gt=0, precision75=None)
+                results[name][bucket] = dict(ap=None,
+                                             ap75=None,
+                                             num_gt=0,
+                                             precision75=None)
                 continue
-            coco_eval = evaluator.evaluate(
-                scores, gt_ignore_ids=ignore, area_all_only=True)
+            coco_eval = evaluator.evaluate(scores,
+                                           gt_ignore_ids=ignore,
+                                           area_all_only=True)
             precision = coco_eval.eval['precision'][:, :, :, 0, -1]
             valid = precision[precision > -1]
             results[name][bucket] = dict(
@@ -91,7 +92,9 @@ def plot_occlusion_pr(occlusion: Dict[str, dict], out_file: str) -> str:
 
     recall = np.linspace(0., 1., 101)
     buckets = [name for name, _, _ in VISIBLE_BUCKETS]
-    fig, axes = plt.subplots(1, len(buckets), figsize=(4 * len(buckets), 3.8),
+    fig, axes = plt.subplots(1,
+                             len(buckets),
+                             figsize=(4 * len(buckets), 3.8),
                              sharey=True)
     for ax, bucket in zip(axes, buckets):
         num_gt = 0
@@ -106,7 +109,9 @@ def plot_occlusion_pr(occlusion: Dict[str, dict], out_file: str) -> str:
                 f'{entry["ap75"] * 100:.1f}'
             ax.plot(recall, precision, label=f'{name} (AP75 {ap75})')
         ax.set(title=f'{bucket} visible keypoints ({num_gt} GT)',
-               xlabel='recall', xlim=(0, 1), ylim=(0, 1.02))
+               xlabel='recall',
+               xlim=(0, 1),
+               ylim=(0, 1.02))
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7, loc='lower left')
     axes[0].set_ylabel('precision at OKS .75')

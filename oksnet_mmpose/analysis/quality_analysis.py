@@ -1,13 +1,7 @@
 # Copyright (c) oksnet-mmpose contributors.
-"""How well does each pose score rank the poses? Correlation with GT OKS
-(paper Tab. I), COCO AP per score (Tab. XIV) and the figures of the paper
-(Fig. 3 scatter, Fig. 4 histograms), from a COCO annotation file and the
-results JSON of :class:`QualityCocoMetric`.
-
-Every AP comes from xtcocotools' COCOeval.
-"""
-import contextlib
-import io
+"""Reading a results JSON of :class:`QualityCocoMetric`, the correlation
+of a score with GT OKS (paper Tab. I) and the paper's Fig. 3 (scatter) and
+Fig. 4 (histograms)."""
 import json
 import os
 import os.path as osp
@@ -22,18 +16,17 @@ SCORE_FIELDS = {
     'oksnet': 'oksnet_score',
     'gt_oks': 'gt_oks',
 }
-AP_NAMES = ('ap', 'ap50', 'ap75', 'ap_m', 'ap_l', 'ar')
-# indices of those in COCOeval.stats for keypoints
-_STATS_INDEX = (0, 1, 2, 3, 4, 5)
 
 
-def load_results(ann_file: str, results_file: str,
-                 required: Sequence[str] = ('heatmap_score',
-                                            'oksnet_score')) -> List[dict]:
+def load_results(
+    ann_file: str,
+    results_file: str,
+    required: Sequence[str] = ('heatmap_score', 'oksnet_score')
+) -> List[dict]:
     """Load a results JSON (COCO results format plus score fields) and check
     it against the annotation file, naming the file and what is wrong."""
-    for path, what in ((ann_file, 'annotation file'),
-                       (results_file, 'results file')):
+    for path, what in ((ann_file, 'annotation file'), (results_file,
+                                                       'results file')):
         if not osp.isfile(path):
             raise FileNotFoundError(f'{what} {path} not found')
     with open(results_file) as f:
@@ -58,12 +51,14 @@ def load_results(ann_file: str, results_file: str,
             if k not in pose
         ]
         if missing:
-            raise KeyError(f'{results_file}: pose {index} has no '
-                           f'{", ".join(missing)}' + (
-                               ' (written by QualityCocoMetric, i.e. a model '
-                               'with OKS-net)' if 'oksnet_score' in missing
-                               else ''))
-    unknown = [i for i, p in enumerate(poses) if p['image_id'] not in image_ids]
+            raise KeyError(
+                f'{results_file}: pose {index} has no '
+                f'{", ".join(missing)}' +
+                (' (written by QualityCocoMetric, i.e. a model '
+                 'with OKS-net)' if 'oksnet_score' in missing else ''))
+    unknown = [
+        i for i, p in enumerate(poses) if p['image_id'] not in image_ids
+    ]
     if unknown:
         first = poses[unknown[0]]['image_id']
         raise KeyError(f'{results_file}: {len(unknown)} of {len(poses)} poses '
@@ -73,52 +68,14 @@ def load_results(ann_file: str, results_file: str,
     return poses
 
 
-def coco_ap(coco, poses: List[dict], score_field: str,
-            sigmas: Sequence[float]) -> Dict[str, float]:
-    """COCO keypoint AP/AR (xtcocotools) of ``poses`` scored by
-    ``score_field``."""
-    from xtcocotools.cocoeval import COCOeval
-    scored = [dict(p, score=float(p[score_field])) for p in poses]
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco_dt = coco.loadRes(scored)
-        coco_eval = COCOeval(coco, coco_dt, 'keypoints', np.asarray(sigmas),
-                             use_area=True)
-        coco_eval.params.useSegm = None
-        coco_eval.evaluate()
-        coco_eval.accumulate()
-        coco_eval.summarize()
-    return {
-        name: float(coco_eval.stats[i])
-        for name, i in zip(AP_NAMES, _STATS_INDEX)
-    }
-
-
 def correlations(scores: np.ndarray,
                  gt_oks: np.ndarray) -> Dict[str, Optional[float]]:
     """Pearson and Spearman correlation with GT OKS (None when undefined,
     e.g. a constant score)."""
     if len(scores) < 2 or np.ptp(scores) == 0 or np.ptp(gt_oks) == 0:
         return dict(pearson=None, spearman=None)
-    return dict(
-        pearson=float(pearsonr(scores, gt_oks)[0]),
-        spearman=float(spearmanr(scores, gt_oks)[0]))
-
-
-def summarize(ann_file: str, poses: List[dict],
-              sigmas: Sequence[float]) -> Dict[str, dict]:
-    """``summary.json``'s content: per score name, its correlation with GT
-    OKS and its COCO AP/AR. Poses need a ``gt_oks`` field (written by
-    :class:`QualityCocoMetric` with GT boxes)."""
-    from xtcocotools.coco import COCO
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco = COCO(ann_file)
-    gt_oks = np.asarray([p['gt_oks'] for p in poses], dtype=np.float64)
-    summary = {}
-    for name, field in SCORE_FIELDS.items():
-        scores = np.asarray([p[field] for p in poses], dtype=np.float64)
-        summary[name] = dict(**correlations(scores, gt_oks),
-                             **coco_ap(coco, poses, field, sigmas))
-    return summary
+    return dict(pearson=float(pearsonr(scores, gt_oks)[0]),
+                spearman=float(spearmanr(scores, gt_oks)[0]))
 
 
 def gap_closed(summary: Dict[str, dict], key: str = 'ap') -> Optional[float]:
@@ -150,7 +107,10 @@ def plot_scores(poses: List[dict],
         scores = np.asarray([p[SCORE_FIELDS[name]] for p in poses])
         ax.scatter(gt_oks, scores, s=4, alpha=0.4)
         ax.plot([0, 1], [0, 1], 'k--', lw=0.8)
-        ax.set(xlabel='GT OKS', ylabel='score', title=title, xlim=(0, 1),
+        ax.set(xlabel='GT OKS',
+               ylabel='score',
+               title=title,
+               xlim=(0, 1),
                ylim=(0, 1.02))
     fig.tight_layout()
     paths['scatter'] = osp.join(out_dir, 'scatter_score_vs_gt_oks.png')
@@ -171,34 +131,3 @@ def plot_scores(poses: List[dict],
     fig.savefig(paths['histograms'], dpi=110)
     plt.close(fig)
     return paths
-
-
-def _fmt(value: Optional[float], scale: float = 1.0) -> str:
-    return 'n/a' if value is None else f'{value * scale:.3f}' \
-        if scale == 1.0 else f'{value * scale:.1f}'
-
-
-def markdown_tables(summary: Dict[str, dict],
-                    title: str = 'GT boxes') -> str:
-    """The correlation table (Tab. I) and the AP table (Tab. XIV)."""
-    names = {'heatmap': 'heatmap-mean', 'oksnet': 'OKS-net',
-             'gt_oks': 'GT OKS (upper bound)'}
-    lines = [f'### Correlation with GT OKS ({title})', '',
-             '| score | Pearson | Spearman |', '|---|---|---|']
-    for name in ('heatmap', 'oksnet'):
-        s = summary[name]
-        lines.append(f'| {names[name]} | {_fmt(s["pearson"])} | '
-                     f'{_fmt(s["spearman"])} |')
-    lines += ['', f'### COCO AP by pose score ({title}; xtcocotools, '
-              'x100)', '', '| score | AP | AP50 | AP75 | APM | APL | AR |',
-              '|---|---|---|---|---|---|---|']
-    for name in summary:
-        s = summary[name]
-        lines.append(f'| {names.get(name, name)} | ' + ' | '.join(
-            _fmt(s[k], 100.) for k in AP_NAMES) + ' |')
-    closed = gap_closed(summary) if 'gt_oks' in summary else None
-    if closed is not None:
-        lines += ['', f'OKS-net closes {closed * 100:.1f} % of the AP gap '
-                  'between the heatmap-mean score and the GT-OKS upper '
-                  'bound.']
-    return '\n'.join(lines) + '\n'

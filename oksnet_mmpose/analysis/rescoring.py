@@ -10,13 +10,13 @@ from mmpose.evaluation.functional import oks_nms, soft_oks_nms
 from .keypoint_eval import KeypointEvaluator, ap_names
 
 # (row name, score name, MMPose NMS function)
-RESCORING_METHODS = (('OKS-NMS', 'heatmap', oks_nms),
-                     ('soft-OKS-NMS', 'heatmap', soft_oks_nms),
+RESCORING_METHODS = (('OKS-NMS', 'heatmap',
+                      oks_nms), ('soft-OKS-NMS', 'heatmap', soft_oks_nms),
                      ('OKS-net + OKS-NMS', 'oksnet', oks_nms))
 
 
-def nms_keep(poses: List[dict], areas: np.ndarray, scores: np.ndarray,
-             nms, nms_thr: float, sigmas: Sequence[float]) -> np.ndarray:
+def nms_keep(poses: List[dict], areas: np.ndarray, scores: np.ndarray, nms,
+             nms_thr: float, sigmas: Sequence[float]) -> np.ndarray:
     """Indices of the poses an MMPose NMS function keeps, image by image,
     as :class:`CocoMetric` calls it (``keypoints`` (K, 3), ``score``,
     ``area``)."""
@@ -27,16 +27,16 @@ def nms_keep(poses: List[dict], areas: np.ndarray, scores: np.ndarray,
     keep = []
     for indices in by_image.values():
         kpts_db = [
-            dict(
-                keypoints=np.asarray(poses[i]['keypoints']).reshape(-1, 3),
-                score=float(scores[i]),
-                area=float(areas[i])) for i in indices
+            dict(keypoints=np.asarray(poses[i]['keypoints']).reshape(-1, 3),
+                 score=float(scores[i]),
+                 area=float(areas[i])) for i in indices
         ]
         keep.extend(indices[k] for k in nms(kpts_db, nms_thr, sigmas=sigmas))
     return np.sort(np.asarray(keep, dtype=np.int64))
 
 
-def compare_rescoring(evaluator: KeypointEvaluator, poses: List[dict],
+def compare_rescoring(evaluator: KeypointEvaluator,
+                      poses: List[dict],
                       scores_by_name: Dict[str, np.ndarray],
                       nms_thr: float = 0.9) -> Dict[str, dict]:
     """COCO AP of each row of :data:`RESCORING_METHODS`.
@@ -61,13 +61,13 @@ def compare_rescoring(evaluator: KeypointEvaluator, poses: List[dict],
     areas = np.asarray([
         pose['area'] if 'area' in pose else evaluator.dt_anns[i]['area']
         for i, pose in enumerate(poses)
-    ], dtype=np.float64)
+    ],
+                       dtype=np.float64)
     rows = {}
     for row, score_name, nms in RESCORING_METHODS:
         scores = scores_by_name[score_name]
         keep = nms_keep(poses, areas, scores, nms, nms_thr, evaluator.sigmas)
-        rows[row] = dict(
-            **ap_names(evaluator.evaluate(scores, keep=keep)),
-            kept=int(len(keep)),
-            score=score_name)
+        rows[row] = dict(**ap_names(evaluator.evaluate(scores, keep=keep)),
+                         kept=int(len(keep)),
+                         score=score_name)
     return rows

@@ -78,17 +78,17 @@ def scoring_errors(evaluator: KeypointEvaluator,
                     break  # as the tool: GTs further down are worse covered
                 by_oks = available[int(np.argmax(oks[available]))]
                 used.add(by_oks)
-                by_score = available[int(
-                    np.argmax(scores[dt_index[available]]))]
+                by_score = available[int(np.argmax(
+                    scores[dt_index[available]]))]
                 if len(available) > 1 and by_score != by_oks:
                     misranked += 1
         hist_best = np.histogram(np.clip(best, 0, 1), HIST_BINS)[0]
         hist_others = np.histogram(np.clip(others, 0, 1), HIST_BINS)[0]
         results[name] = dict(
-            high_oks_low_score=int(((gt_oks >= 0.75) &
-                                    (scores <= low_cut)).sum()),
-            low_oks_high_score=int(((gt_oks < 0.5) &
-                                    (scores >= high_cut)).sum()),
+            high_oks_low_score=int(
+                ((gt_oks >= 0.75) & (scores <= low_cut)).sum()),
+            low_oks_high_score=int(
+                ((gt_oks < 0.5) & (scores >= high_cut)).sum()),
             overlap=int(np.minimum(hist_best, hist_others).sum()),
             misranked_gt=misranked,
             num_gt_covered_twice=len(best),
@@ -106,15 +106,21 @@ def plot_scoring_errors(errors: Dict[str, dict], out_file: str) -> str:
 
     centers = (HIST_BINS[:-1] + HIST_BINS[1:]) / 2
     width = HIST_BINS[1] - HIST_BINS[0]
-    fig, axes = plt.subplots(1, len(errors), figsize=(4.4 * len(errors), 3.8),
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1,
+                             len(errors),
+                             figsize=(4.4 * len(errors), 3.8),
+                             sharey=True,
+                             squeeze=False)
     for ax, (name, entry) in zip(axes[0], errors.items()):
         best = np.asarray(entry['hist_best'])
         others = np.asarray(entry['hist_others'])
         ax.plot(centers, best, '-', lw=2, label='best pose of a GT')
         ax.plot(centers, others, '--', lw=2, label='other poses (OKS > .1)')
-        ax.bar(centers, np.minimum(best, others), width=width * 0.9,
-               color='red', alpha=0.6,
+        ax.bar(centers,
+               np.minimum(best, others),
+               width=width * 0.9,
+               color='red',
+               alpha=0.6,
                label=f'overlap: {entry["overlap"]}')
         ax.set(title=name, xlabel='score', xlim=(0, 1))
         ax.legend(fontsize=7)

@@ -8,10 +8,11 @@ import numpy as np
 GOOD_OKS = (0.5, 0.75)
 
 
-def selection_curve(scores: np.ndarray,
-                    gt_oks: np.ndarray,
-                    thresholds: np.ndarray = np.linspace(0., 1., 101)
-                    ) -> Dict[str, list]:
+def selection_curve(
+    scores: np.ndarray,
+    gt_oks: np.ndarray,
+    thresholds: np.ndarray = np.linspace(0., 1., 101)
+) -> Dict[str, list]:
     """Keep the poses with ``score >= t`` for each threshold ``t``.
 
     Returns:
@@ -56,15 +57,20 @@ def plot_selection(scores_by_name: Dict[str, np.ndarray], gt_oks: np.ndarray,
         recall = hits / max(1, good.sum())
         axes[0].plot(recall, precision, label=name)
         curve = selection_curve(scores, gt_oks)
-        axes[1].plot(curve['threshold'],
-                     [np.nan if v is None else v
-                      for v in curve['precision_0.5']],
-                     label=f'{name}: kept good (OKS>=.5)')
+        axes[1].plot(
+            curve['threshold'],
+            [np.nan if v is None else v for v in curve['precision_0.5']],
+            label=f'{name}: kept good (OKS>=.5)')
     axes[0].set(xlabel='share of good poses (GT OKS >= .5) kept',
-                ylabel='share of kept poses that are good', xlim=(0, 1),
-                ylim=(0, 1.02), title='selecting poses by score')
-    axes[1].set(xlabel='score threshold', ylabel='share of kept poses '
-                'with GT OKS >= .5', xlim=(0, 1), ylim=(0, 1.02))
+                ylabel='share of kept poses that are good',
+                xlim=(0, 1),
+                ylim=(0, 1.02),
+                title='selecting poses by score')
+    axes[1].set(xlabel='score threshold',
+                ylabel='share of kept poses '
+                'with GT OKS >= .5',
+                xlim=(0, 1),
+                ylim=(0, 1.02))
     for ax in axes:
         ax.legend(fontsize=7)
     fig.tight_layout()

@@ -18,16 +18,14 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
-from oksnet_mmpose.analysis.quality_analysis import (AP_NAMES, gap_closed,
-                                                     load_results,
-                                                     markdown_tables,
-                                                     plot_scores, summarize)
+from oksnet_mmpose.analysis.analyze import analyze_quality
+from oksnet_mmpose.analysis.keypoint_eval import AP_NAMES
+from oksnet_mmpose.analysis.quality_analysis import gap_closed
 from oksnet_mmpose.datasets.synthetic_people import generate_synthetic_coco
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEFAULT_CONFIG = osp.join(
-    REPO_ROOT, 'configs', 'synthetic',
-    'oksnet_td-hm_res18_1xb32-14e_synthetic-128x96.py')
+DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'synthetic',
+                          'oksnet_td-hm_res18_1xb32-14e_synthetic-128x96.py')
 STATE_FILE = 'main_job.json'
 _SHOWN = re.compile(r'Epoch\(|lambda_OKS|Evaluating|coco[-a-z]*/AP:|'
                     r'quality/|WARNING|Error|error:')
@@ -47,13 +45,12 @@ def _run(step: str, command: List[str], log_file: str) -> None:
     _say(f"step '{step}': {' '.join(command[:4])} ... (log: {log_file})")
     start = time.time()
     with open(log_file, 'w') as log:
-        proc = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=REPO_ROOT,
-            env=dict(os.environ, PYTHONWARNINGS='ignore'))
+        proc = subprocess.Popen(command,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT,
+                                text=True,
+                                cwd=REPO_ROOT,
+                                env=dict(os.environ, PYTHONWARNINGS='ignore'))
         for line in proc.stdout:
             log.write(line)
             log.flush()  # the log can be followed while the step runs
@@ -137,18 +134,25 @@ def run_main_job(work_dir: str,
         box APs under ``'detector_boxes'`` of ``summary_det.json``.
     """
     work_dir, data_dir = osp.abspath(work_dir), osp.abspath(data_dir)
-    state = dict(config=osp.abspath(config), seed=seed, data_dir=data_dir,
-                 num_train=num_train, num_val=num_val,
-                 image_size=list(image_size), max_epochs=max_epochs,
-                 switch_epoch=switch_epoch, extra_options=list(extra_options))
+    state = dict(config=osp.abspath(config),
+                 seed=seed,
+                 data_dir=data_dir,
+                 num_train=num_train,
+                 num_val=num_val,
+                 image_size=list(image_size),
+                 max_epochs=max_epochs,
+                 switch_epoch=switch_epoch,
+                 extra_options=list(extra_options))
     _check_state(work_dir, state, overwrite)
 
     _say(f"step 'generate': {num_train} train + {num_val} val images in "
          f'{data_dir}')
     try:
-        paths = generate_synthetic_coco(
-            data_dir, num_train=num_train, num_val=num_val, seed=seed,
-            image_size=tuple(image_size))
+        paths = generate_synthetic_coco(data_dir,
+                                        num_train=num_train,
+                                        num_val=num_val,
+                                        seed=seed,
+                                        image_size=tuple(image_size))
     except (FileExistsError, OSError, ValueError) as err:
         raise MainJobError(f"step 'generate' failed: {err}") from err
 
@@ -183,9 +187,11 @@ def run_main_job(work_dir: str,
 
     test_runs = {
         'gt': [],
+        # every pose is written (no NMS), so the analysis can compare
+        # OKS-NMS with each score and soft-OKS-NMS on the same poses
         'det': [
             f"test_dataloader.dataset.bbox_file={paths['val_bbox_file']}",
-            'test_evaluator.nms_mode=oks_nms'
+            'test_evaluator.nms_mode=none'
         ]
     }
     for name, test_options in test_runs.items():
@@ -194,8 +200,7 @@ def run_main_job(work_dir: str,
         _run(f'test ({name} boxes)', [
             mim, 'test', 'mmpose', config, '--checkpoint', final, '--gpus',
             '0', '--work-dir', test_dir, '--cfg-options', *options,
-            f'test_evaluator.outfile_prefix={test_dir}/results',
-            *test_options
+            f'test_evaluator.outfile_prefix={test_dir}/results', *test_options
         ], osp.join(work_dir, f'test_{name}.log'))
 
     _say("step 'report' ...")
@@ -203,26 +208,26 @@ def run_main_job(work_dir: str,
 
 
 def write_report(work_dir: str, ann_file: str, state: dict) -> dict:
-    """``report.md``, ``summary.json``, ``summary_det.json`` and the PNGs in
-    ``work_dir`` from the two test runs; prints the summary."""
-    from mmpose.datasets.datasets.utils import parse_pose_metainfo
-    sigmas = parse_pose_metainfo(
-        dict(from_file='configs/_base_/datasets/coco.py'))['sigmas']
-    poses = load_results(ann_file,
-                         osp.join(work_dir, 'test_gt',
-                                  'results.keypoints.json'),
-                         required=('heatmap_score', 'oksnet_score',
-                                   'gt_oks'))
-    summary = summarize(ann_file, poses, sigmas)
-    figures = plot_scores(poses, work_dir)
-
-    det_metrics = _metrics_of_test(osp.join(work_dir, 'test_det'))
-    keys = dict(ap='AP', ap50='AP .5', ap75='AP .75', ap_m='AP (M)',
-                ap_l='AP (L)', ar='AR')
+    """``report.md``, ``summary.json``, ``summary_det.json`` in ``work_dir``
+    and the full quality analysis of each test run in ``analysis_gt/`` and
+    ``analysis_det/`` (``tools/analyze_quality.py``); prints the summary."""
+    summary = analyze_quality(
+        ann_file, osp.join(work_dir, 'test_gt', 'results.keypoints.json'),
+        osp.join(work_dir, 'analysis_gt'))
+    analyze_quality(ann_file,
+                    osp.join(work_dir, 'test_det', 'results.keypoints.json'),
+                    osp.join(work_dir, 'analysis_det'))
+    with open(osp.join(work_dir, 'analysis_det', 'details.json')) as f:
+        rescoring = json.load(f)['rescoring']
+    # detector boxes: bbox score x pose score, then OKS-NMS, as
+    # QualityCocoMetric(nms_mode='oks_nms') reports them
     detector = {
-        name: {k: float(det_metrics[f'{prefix}/{v}'])
-               for k, v in keys.items()}
-        for name, prefix in (('heatmap', 'coco-heatmap'), ('oksnet', 'coco'))
+        name: {
+            k: rescoring[row][k]
+            for k in AP_NAMES
+        }
+        for name, row in (('heatmap', 'OKS-NMS'), ('oksnet',
+                                                   'OKS-net + OKS-NMS'))
     }
     with open(osp.join(work_dir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=2)
@@ -230,23 +235,29 @@ def write_report(work_dir: str, ann_file: str, state: dict) -> dict:
         json.dump(detector, f, indent=2)
 
     gap = gap_closed(summary)
+    with open(osp.join(work_dir, 'analysis_gt', 'report.md')) as f:
+        analysis = f.read().split('\n', 1)[1]  # without its title
     lines = [
         '# OKS-net main job: synthetic benchmark (synthetic data)', '',
         'Held-out val split of the synthetic COCO-format people; '
         f"settings: `{json.dumps(state)}`.", '',
-        markdown_tables(summary, 'GT boxes'),
-        '### COCO AP with detector boxes (bbox score x pose score, '
-        'OKS-NMS; x100)', '', '| score | ' + ' | '.join(
-            k.upper() for k in AP_NAMES) + ' |',
+        '## COCO AP with detector boxes (bbox score x pose score, '
+        'OKS-NMS; x100)', '',
+        '| score | ' + ' | '.join(k.upper() for k in AP_NAMES) + ' |',
         '|---|---|---|---|---|---|---|'
     ]
     for name, label in (('heatmap', 'heatmap-mean'), ('oksnet', 'OKS-net')):
-        lines.append(f'| {label} | ' + ' | '.join(
-            f'{detector[name][k] * 100:.1f}' for k in AP_NAMES) + ' |')
+        lines.append(f'| {label} | ' +
+                     ' | '.join(f'{detector[name][k] * 100:.1f}'
+                                for k in AP_NAMES) + ' |')
     lines += [
-        '', '### Figures', '',
-        f'![score vs GT OKS]({osp.basename(figures["scatter"])})', '',
-        f'![histograms]({osp.basename(figures["histograms"])})', ''
+        '', 'All analyses of the detector-box run: '
+        '`analysis_det/report.md`.', '', '# GT boxes', '', analysis,
+        '## Figures (GT boxes)', ''
+    ] + [
+        f'![{name}](analysis_gt/{name}.png)\n'
+        for name in ('scatter_score_vs_gt_oks', 'histograms', 'reliability',
+                     'occlusion_pr', 'scoring_errors', 'selection')
     ]
     with open(osp.join(work_dir, 'report.md'), 'w') as f:
         f.write('\n'.join(lines))

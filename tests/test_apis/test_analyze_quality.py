@@ -13,9 +13,9 @@ from scipy.stats import pearsonr, spearmanr
 from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
+from oksnet_mmpose.analysis import gap_closed
 from oksnet_mmpose.analysis.analyze import analyze_quality, default_sigmas
-from oksnet_mmpose.analysis.occlusion import (VISIBLE_BUCKETS,
-                                              occlusion_buckets)
+from oksnet_mmpose.analysis.occlusion import VISIBLE_BUCKETS, occlusion_buckets
 from tests.conftest import SAMPLE_ANN, load_tool
 
 SIGMAS = default_sigmas(17)
@@ -397,3 +397,11 @@ def test_rescoring_rows_equal_quality_coco_metric(coco_sample, tmp_path):
         reports['oks_nms']['coco/AP'], abs=1e-12)
     assert rescoring['OKS-NMS']['ap'] == pytest.approx(
         reports['oks_nms']['coco-heatmap/AP'], abs=1e-12)
+
+
+def test_gap_closed():
+    summary = {'heatmap': {'ap': .60}, 'oksnet': {'ap': .65},
+               'gt_oks': {'ap': .70}}
+    assert gap_closed(summary) == pytest.approx(0.5)
+    summary['gt_oks']['ap'] = .60
+    assert gap_closed(summary) is None
