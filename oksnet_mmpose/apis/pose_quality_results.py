@@ -1,0 +1,107 @@
+# Copyright (c) oksnet-mmpose contributors.
+"""Predicted instances with their ``pose_quality``: the quality threshold and
+the per-instance dicts MMPose writes, with the predicted OKS added."""
+import json
+import os
+import os.path as osp
+from typing import List, Optional
+
+import numpy as np
+from mmengine.structures import InstanceData
+from mmpose.structures import split_instances
+
+
+def check_quality_thr(quality_thr: Optional[float]) -> None:
+    """Refuse a quality threshold outside the range of an OKS.
+
+    Args:
+        quality_thr (float, optional): The threshold; ``None`` means none.
+
+    Raises:
+        ValueError: If ``quality_thr`` is not in [0, 1].
+    """
+    if quality_thr is not None and not 0. <= quality_thr <= 1.:
+        raise ValueError(f'quality_thr must be in [0, 1] (a predicted OKS), '
+                         f'got {quality_thr}')
+
+
+def _pose_quality(instances: InstanceData) -> np.ndarray:
+    if 'pose_quality' not in instances:
+        raise KeyError(
+            'the predicted instances have no `pose_quality` (fields: '
+            f'{sorted(instances.keys())}): the model needs an OKS-net head '
+            '(OKSNetHead or OKSNetCPMHead)')
+    return np.asarray(instances.pose_quality, dtype=np.float64).reshape(-1)
+
+
+def filter_by_quality(instances: InstanceData,
+                      quality_thr: Optional[float]) -> InstanceData:
+    """Keep the instances whose predicted OKS is at least ``quality_thr``.
+
+    Args:
+        instances (InstanceData): Predicted instances with ``pose_quality``.
+        quality_thr (float, optional): Keep ``pose_quality >= quality_thr``;
+            ``None`` keeps every instance.
+
+    Returns:
+        InstanceData: The kept instances (``instances`` itself when
+        ``quality_thr`` is ``None``).
+    """
+    check_quality_thr(quality_thr)
+    if quality_thr is None:
+        return instances
+    return instances[_pose_quality(instances) >= quality_thr]
+
+
+def split_instances_with_quality(
+        instances: Optional[InstanceData]) -> List[dict]:
+    """:func:`mmpose.structures.split_instances` plus each instance's
+    ``pose_quality``.
+
+    Args:
+        instances (InstanceData, optional): Predicted instances with
+            ``keypoints``, ``keypoint_scores``, ``pose_quality`` and
+            optionally ``bboxes`` and ``bbox_scores``.
+
+    Returns:
+        list[dict]: One JSON-serializable dict per instance, with MMPose's
+        keys (``keypoints``, ``keypoint_scores``, ``bbox`` as
+        ``[[x1, y1, x2, y2]]``, ``bbox_score``) and ``pose_quality``
+        (float, the predicted OKS).
+    """
+    results = split_instances(instances)
+    if instances is None:
+        return results
+    for result, quality in zip(results, _pose_quality(instances)):
+        result['pose_quality'] = float(quality)
+        if 'bbox' in result:
+            # MMPose makes it a 1-tuple of [x1, y1, x2, y2]; a list is what
+            # its JSON files hold, so the dict equals what is read back
+            result['bbox'] = list(result['bbox'])
+        if 'bbox_score' in result:
+            # numpy scalars are not JSON-serializable
+            result['bbox_score'] = float(result['bbox_score'])
+    return results
+
+
+def dump_json_atomic(obj, path: str) -> None:
+    """Write ``obj`` as JSON to ``path`` through a temporary file in the same
+    folder, so ``path`` is either absent or complete, never partial.
+
+    Args:
+        obj: A JSON-serializable object.
+        path (str): The file to write.
+    """
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    # a hidden name in the same folder (os.replace is atomic within a file
+    # system); open() gives the file the usual permissions
+    tmp = osp.join(folder, f'.{osp.basename(path)}.{os.getpid()}.tmp')
+    try:
+        with open(tmp, 'w') as f:
+            json.dump(obj, f, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise

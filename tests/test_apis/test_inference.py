@@ -1,0 +1,146 @@
+# Copyright (c) oksnet-mmpose contributors.
+"""pose_quality through MMPose's inference APIs: inference_topdown, the
+stock MMPoseInferencer (data samples) and OKSNetInferencer (dicts)."""
+import json
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.structures import InstanceData
+from mmpose.apis import MMPoseInferencer, inference_topdown
+
+from oksnet_mmpose.apis import (OKSNetInferencer, filter_by_quality,
+                                split_instances_with_quality)
+from tests.conftest import SAMPLE_DETS, SAMPLE_ROOT
+from tests.test_engine.tiny_model import tiny_config
+
+IMAGE_DIR = osp.join(SAMPLE_ROOT, 'val2017')
+IMAGE = osp.join(IMAGE_DIR, '000000196141.jpg')
+
+
+def _whole_image_quality(model, path):
+    return inference_topdown(model, path)[0].pred_instances.pose_quality.item()
+
+
+def test_inference_topdown_gives_the_flip_averaged_quality_per_box(pose_model):
+    with open(SAMPLE_DETS) as f:
+        dets = json.load(f)
+    boxes = np.array([d['bbox'] for d in dets if d['image_id'] == 196141][:3])
+    boxes[:, 2:] += boxes[:, :2]  # xywh -> xyxy
+    results = inference_topdown(pose_model, IMAGE, boxes)
+    quality = np.concatenate([r.pred_instances.pose_quality for r in results])
+    assert quality.shape == (3, )
+
+    # the known answer: the branch on the pose feature of each crop and of
+    # its flip, averaged (what flip_test does to the heatmaps)
+    assert pose_model.cfg.model.test_cfg.flip_test
+    pipeline = Compose(pose_model.cfg.test_dataloader.dataset.pipeline)
+    batch = pseudo_collate([
+        pipeline(
+            dict(img_path=IMAGE,
+                 bbox=box[None],
+                 bbox_score=np.ones(1, np.float32),
+                 **pose_model.dataset_meta)) for box in boxes
+    ])
+    inputs = pose_model.data_preprocessor(batch)['inputs']
+    head = pose_model.head
+    with torch.no_grad():
+        views = [inputs, inputs.flip(-1)]
+        expected = torch.stack([
+            head.oks_net(
+                head.forward_pose_feature(pose_model.extract_feat(view)))
+            for view in views
+        ]).mean(0).flatten().numpy()
+    np.testing.assert_allclose(quality, expected, atol=1e-6)
+    # a quality per pose, not a constant
+    assert np.ptp(quality) > 1e-6
+    assert ((quality >= 0) & (quality <= 1)).all()
+
+
+def test_stock_mmpose_inferencer_carries_pose_quality_in_datasamples(
+        trained_oksnet, pose_model):
+    inferencer = MMPoseInferencer(pose2d=trained_oksnet.config,
+                                  pose2d_weights=trained_oksnet.checkpoint,
+                                  det_model='whole_image',
+                                  device='cpu')
+    sample = next(inferencer(IMAGE, return_datasamples=True))
+    quality = sample['predictions'][0].pred_instances.pose_quality
+    np.testing.assert_allclose(quality,
+                               [_whole_image_quality(pose_model, IMAGE)],
+                               atol=1e-6)
+    # ... but its instance dicts drop it: why OKSNetInferencer exists
+    stock = next(inferencer(IMAGE))['predictions'][0]
+    assert len(stock) == 1 and 'pose_quality' not in stock[0]
+
+
+def test_oksnet_inferencer_adds_pose_quality_and_filters_by_it(
+        trained_oksnet, pose_model, tmp_path):
+    inferencer = OKSNetInferencer(trained_oksnet.config,
+                                  trained_oksnet.checkpoint,
+                                  det_model='whole_image',
+                                  device='cpu')
+    # a folder of two sample images (each model run costs CPU time)
+    image_dir = tmp_path / 'images'
+    image_dir.mkdir()
+    for name in sorted(os.listdir(IMAGE_DIR))[1:3]:
+        os.symlink(osp.join(IMAGE_DIR, name), image_dir / name)
+    images = sorted(str(p) for p in image_dir.iterdir())
+    expected = [_whole_image_quality(pose_model, p) for p in images]
+
+    results = list(inferencer(str(image_dir), pred_out_dir=str(tmp_path)))
+    got = []
+    for path, result in zip(images, results):
+        (instance, ) = result['predictions'][0]
+        assert set(instance) == {
+            'keypoints', 'keypoint_scores', 'bbox', 'bbox_score',
+            'pose_quality'
+        }
+        got.append(instance['pose_quality'])
+        name = osp.splitext(osp.basename(path))[0]
+        with open(tmp_path / f'{name}.json') as f:
+            assert json.load(f) == [instance]
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+
+    # the median of two qualities keeps the better pose only
+    thr = float(np.median(got))
+    kept = [
+        len(r['predictions'][0])
+        for r in inferencer(str(image_dir), quality_thr=thr)
+    ]
+    assert kept == [int(q >= thr) for q in got]
+    assert sorted(kept) == [0, 1]
+
+
+def test_oksnet_inferencer_refuses_a_model_without_oks_net():
+    cfg = tiny_config()
+    cfg.model.head.type = 'HeatmapHead'
+    cfg.model.head.pop('loss_oks')
+    with pytest.raises(ValueError,
+                       match='HeatmapHead head without an '
+                       'OKS-net branch'):
+        OKSNetInferencer(cfg, det_model='whole_image', device='cpu')
+
+
+def test_quality_filter_and_instance_dicts():
+    instances = InstanceData(keypoints=np.zeros((3, 17, 2)),
+                             keypoint_scores=np.ones((3, 17)),
+                             bboxes=np.array([[0, 0, 10, 20]] * 3,
+                                             dtype=np.float32),
+                             bbox_scores=np.array([0.9, 0.8, 0.7],
+                                                  dtype=np.float32),
+                             pose_quality=np.array([0.2, 0.5, 0.7],
+                                                   dtype=np.float32))
+    kept = filter_by_quality(instances, 0.5)
+    np.testing.assert_array_equal(kept.bbox_scores, np.float32([0.8, 0.7]))
+    assert len(filter_by_quality(instances, None)) == 3
+    dicts = split_instances_with_quality(kept)
+    assert [d['pose_quality'] for d in dicts] == pytest.approx([0.5, 0.7])
+    json.dumps(dicts)  # plain Python numbers
+    with pytest.raises(ValueError, match=r'quality_thr must be in \[0, 1\]'):
+        filter_by_quality(instances, 1.5)
+    del instances.pose_quality
+    with pytest.raises(KeyError, match='no `pose_quality`'):
+        filter_by_quality(instances, 0.5)
