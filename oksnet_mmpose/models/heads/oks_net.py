@@ -152,8 +152,11 @@ class OKSNet(BaseModule):
         Returns:
             Tensor: Predicted OKS in [0, 1], shape (B, ).
         """
-        if pose_feature.shape[1] != self.in_channels or tuple(
-                pose_feature.shape[:1:-1]) != self.feature_size:
+        # the check is eager-only: an ONNX trace fixes the shape anyway and
+        # would warn that the comparison is frozen into the graph
+        if not torch.jit.is_tracing() and (
+                pose_feature.shape[1] != self.in_channels
+                or tuple(pose_feature.shape[:1:-1]) != self.feature_size):
             raise ValueError(
                 'OKSNet expects a pose feature with '
                 f'{self.in_channels} channels and size (w, h) = '
