@@ -12,6 +12,7 @@ import copy
 import json
 import os.path as osp
 import random
+import re
 import statistics
 import time
 from collections import OrderedDict
@@ -24,16 +25,17 @@ from mmengine.config import Config, ConfigDict
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import OptimWrapper, build_optim_wrapper
 from mmengine.registry import init_default_scope
+from mmengine.utils import mkdir_or_exist
 from mmpose.models.heads import CPMHead, HeatmapHead
 from mmpose.registry import DATASETS, MODELS
 from torch import Tensor, nn
 
 __all__ = [
-    'architecture_key', 'group_configs_by_architecture',
-    'point_train_data_at', 'build_cost_model', 'HeatmapForward',
-    'HeatmapQualityForward', 'count_flops', 'model_complexity',
-    'interleaved_timing', 'make_train_batch', 'train_step',
-    'inference_latency', 'train_step_time', 'benchmark_architecture',
+    'architecture_key', 'group_configs_by_architecture', 'point_train_data_at',
+    'build_cost_model', 'HeatmapForward', 'HeatmapQualityForward',
+    'count_flops', 'model_complexity', 'interleaved_timing',
+    'make_train_batch', 'train_step', 'inference_latency', 'train_step_time',
+    'describe_model', 'benchmark_architecture', 'row_sort_key',
     'format_markdown', 'save_results'
 ]
 
@@ -76,8 +78,8 @@ def architecture_key(model_cfg: dict,
         _strip_keys(model_cfg, ignored), sort_keys=True, default=str)
 
 
-def group_configs_by_architecture(
-        config_files: Sequence[str]) -> List[Tuple[Config, List[str]]]:
+def group_configs_by_architecture(config_files: Sequence[str]
+                                  ) -> List[Tuple[Config, List[str]]]:
     """Load configs and group those that build the same network.
 
     The from-scratch, fine-tune, test-dev and quality-only configs of one
@@ -158,8 +160,7 @@ def build_cost_model(cfg: Config) -> nn.Module:
     return model
 
 
-def _heatmaps_and_pose_feature(head: nn.Module,
-                               feats: Sequence[Tensor]
+def _heatmaps_and_pose_feature(head: nn.Module, feats: Sequence[Tensor]
                                ) -> Tuple[List[Tensor], Tensor]:
     """The heatmaps of every stage and the pose feature the branch reads (the
     last stage's), computed once as the OKS-net heads' ``predict`` does."""
@@ -279,86 +280,136 @@ def model_complexity(model: nn.Module) -> Dict[str, Any]:
 def interleaved_timing(run_a: Callable[[], Any],
                        run_b: Callable[[], Any],
                        repeats: int,
-                       warmup: int = 1) -> Dict[str, Any]:
+                       warmup: int = 1,
+                       max_seconds: Optional[float] = None,
+                       min_repeats: int = 1,
+                       clock: str = 'cpu') -> Dict[str, Any]:
     """Time two variants interleaved: after ``warmup`` runs of each, pairs
     A B, B A, A B, ... so that slow drifts and other jobs on the machine hit
-    both alike, and the order within a pair does not favour one.
+    both alike, and the order within a pair favours neither.
 
     Args:
         run_a (Callable): The reference variant.
         run_b (Callable): The variant compared with it.
-        repeats (int): Timed runs of each variant (pairs).
-        warmup (int): Untimed runs of each variant first (allocator, lazy
-            init, optimizer state). Defaults to 1.
+        repeats (int): Timed runs of each variant (pairs), at most.
+        warmup (int): Untimed runs of each variant first (allocator, oneDNN
+            kernels, optimizer state). Defaults to 1.
+        max_seconds (float, optional): Stop starting new pairs once the
+            timed pairs took this long (the heaviest models then get fewer
+            pairs, at least ``min_repeats``). ``None``: no limit.
+            Defaults to ``None``.
+        min_repeats (int): Pairs taken whatever ``max_seconds`` says.
+            Defaults to 1.
+        clock (str): What a run's time is: ``'cpu'``, the CPU time of this
+            process (:func:`time.process_time`, all its threads), or
+            ``'wall'``, the elapsed time (:func:`time.perf_counter`). On a
+            machine shared with other jobs the CPU time of a single-threaded
+            run barely changes with their load, while its wall time grows
+            with every time slice the others get. ``max_seconds`` is always
+            wall time. Defaults to ``'cpu'``.
 
     Returns:
-        dict: ``seconds_a``/``seconds_b`` (each run's time),
-        ``median_a``/``median_b`` (seconds), ``ratio`` = median_b /
-        median_a, and ``pair_ratio_quartiles``: the 25/50/75 % quantiles
-        of the per-pair ratios b/a (their spread shows the noise).
+        dict: ``clock``, ``seconds_a``/``seconds_b`` (each timed run, by
+        ``clock``), ``wall_seconds_a``/``wall_seconds_b`` (the same runs'
+        wall time), ``repeats`` (pairs taken), ``median_a``/``median_b``
+        (seconds, by ``clock``), ``ratio``: the median of the per-pair
+        ratios b/a (a pair's two runs share the machine's state, so its
+        ratio is free of slow drifts), ``pair_ratio_quartiles``: their
+        25/50/75 % quantiles (the spread shows the noise), and
+        ``ratio_of_medians`` = median_b / median_a.
     """
-    if repeats < 1:
-        raise ValueError(f'repeats must be >= 1, got {repeats}')
+    if not 1 <= min_repeats <= repeats:
+        raise ValueError('need 1 <= min_repeats <= repeats, got '
+                         f'min_repeats={min_repeats}, repeats={repeats}')
+    clocks = dict(cpu=time.process_time, wall=time.perf_counter)
+    if clock not in clocks:
+        raise ValueError(f"clock must be 'cpu' or 'wall', got {clock!r}")
     for _ in range(warmup):
         run_a()
         run_b()
     seconds = dict(a=[], b=[])
+    wall_seconds = dict(a=[], b=[])
+    start_all = time.perf_counter()
     for index in range(repeats):
+        if (index >= min_repeats and max_seconds is not None
+                and time.perf_counter() - start_all >= max_seconds):
+            break
         order = (('a', run_a), ('b', run_b))
         if index % 2:
             order = order[::-1]
         for name, run in order:
-            start = time.perf_counter()
+            start, start_wall = clocks[clock](), time.perf_counter()
             run()
-            seconds[name].append(time.perf_counter() - start)
+            seconds[name].append(clocks[clock]() - start)
+            wall_seconds[name].append(time.perf_counter() - start_wall)
     median_a = statistics.median(seconds['a'])
     median_b = statistics.median(seconds['b'])
     pair_ratios = np.asarray(seconds['b']) / np.asarray(seconds['a'])
     return dict(
+        clock=clock,
         seconds_a=seconds['a'],
         seconds_b=seconds['b'],
+        wall_seconds_a=wall_seconds['a'],
+        wall_seconds_b=wall_seconds['b'],
+        repeats=len(seconds['a']),
         median_a=median_a,
         median_b=median_b,
-        ratio=median_b / median_a,
+        ratio=float(np.median(pair_ratios)),
         pair_ratio_quartiles=np.quantile(pair_ratios,
-                                         [0.25, 0.5, 0.75]).tolist())
+                                         [0.25, 0.5, 0.75]).tolist(),
+        ratio_of_medians=median_b / median_a)
 
 
 def inference_latency(model: nn.Module,
                       batch_size: int = 1,
-                      repeats: int = 10,
-                      warmup: int = 2) -> Dict[str, Any]:
+                      repeats: int = 20,
+                      max_seconds: Optional[float] = 10.,
+                      min_repeats: int = 2,
+                      warmup: int = 1,
+                      clock: str = 'cpu') -> Dict[str, Any]:
     """CPU latency of one forward pass of the base network
     (:class:`HeatmapForward`) vs. the base network plus the branch
     (:class:`HeatmapQualityForward`), interleaved, without flip test or
-    decoding (both would add the same time to both variants).
+    decoding (both would add the same time to both variants, so leaving
+    them out makes the measured overhead an upper bound).
 
     The input is random: the networks have no data-dependent control flow.
 
     Args:
         model (nn.Module): A ``TopdownPoseEstimator`` with an OKS-net head.
         batch_size (int): Images per forward pass. Defaults to 1.
-        repeats (int): Timed passes of each variant. Defaults to 10.
-        warmup (int): Untimed passes of each variant. Defaults to 2.
+        repeats, max_seconds, min_repeats, warmup, clock: Passes of each
+            variant and their clock, see :func:`interleaved_timing`.
+            Default to 20, 10 s, 2, 1 and ``'cpu'``.
 
     Returns:
-        dict: As :func:`interleaved_timing`, A = base, B = base + OKS-net.
+        dict: As :func:`interleaved_timing`, A = base, B = base + OKS-net,
+        plus ``batch_size``.
     """
     model.eval()
     width, height = _input_size(model)
     inputs = torch.randn(
-        batch_size, 3, height, width,
+        batch_size,
+        3,
+        height,
+        width,
         generator=torch.Generator().manual_seed(0))
     base, with_branch = HeatmapForward(model), HeatmapQualityForward(model)
     with torch.no_grad():
-        return interleaved_timing(
+        timing = interleaved_timing(
             lambda: base(inputs),
             lambda: with_branch(inputs),
             repeats=repeats,
-            warmup=warmup)
+            warmup=warmup,
+            max_seconds=max_seconds,
+            min_repeats=min_repeats,
+            clock=clock)
+    return dict(batch_size=batch_size, **timing)
 
 
-def make_train_batch(cfg: Config, model: nn.Module, batch_size: int,
+def make_train_batch(cfg: Config,
+                     model: nn.Module,
+                     batch_size: int,
                      seed: int = 0) -> Dict[str, Any]:
     """One training batch: samples of the config's train dataset through its
     train pipeline (random augmentation seeded), collated and put through
@@ -388,14 +439,15 @@ def make_train_batch(cfg: Config, model: nn.Module, batch_size: int,
 
 
 def _stock_head_loss(head: nn.Module) -> Callable:
-    """The ``loss`` of the stock MMPose head an OKS-net head extends: the
-    heatmap loss (per stage) and accuracy, with no OKS target, branch or
-    OKS loss."""
-    stock_class = CPMHead if isinstance(head, CPMHead) else HeatmapHead
-    if not isinstance(head, stock_class):
-        raise TypeError(f'{type(head).__name__} extends neither HeatmapHead '
-                        'nor CPMHead')
-    return stock_class.loss.__get__(head)
+    """The ``loss`` of the stock MMPose head an OKS-net head extends, bound
+    to ``head``: the heatmap loss (per stage) and accuracy, with no OKS
+    target, branch or OKS loss."""
+    # CPMHead first: it is not a HeatmapHead, but check the order anyway
+    for stock_class in (CPMHead, HeatmapHead):
+        if isinstance(head, stock_class):
+            return stock_class.loss.__get__(head)
+    raise TypeError(f'{type(head).__name__} extends neither HeatmapHead nor '
+                    'CPMHead')
 
 
 def train_step(model: nn.Module, optim_wrapper: OptimWrapper,
@@ -418,10 +470,9 @@ def train_step(model: nn.Module, optim_wrapper: OptimWrapper,
         Tensor: The total loss.
     """
     feats = model.extract_feat(batch['inputs'])
-    head_loss = model.head.loss if with_oks_net else _stock_head_loss(
-        model.head)
-    losses = head_loss(
-        feats, batch['data_samples'], train_cfg=model.train_cfg)
+    head_loss = (
+        model.head.loss if with_oks_net else _stock_head_loss(model.head))
+    losses = head_loss(feats, batch['data_samples'], train_cfg=model.train_cfg)
     loss, _ = model.parse_losses(losses)
     optim_wrapper.update_params(loss)
     return loss.detach()
@@ -429,102 +480,134 @@ def train_step(model: nn.Module, optim_wrapper: OptimWrapper,
 
 def train_step_time(cfg: Config,
                     model: nn.Module,
-                    batch_size: int = 4,
-                    repeats: int = 3,
-                    warmup: int = 1) -> Dict[str, Any]:
+                    batch_size: int = 2,
+                    repeats: int = 10,
+                    max_seconds: Optional[float] = 30.,
+                    min_repeats: int = 1,
+                    warmup: int = 1,
+                    clock: str = 'cpu') -> Dict[str, Any]:
     """Time of a training step with the stock heatmap loss only vs. with the
-    OKS target and loss, interleaved, on the same batch, with the config's
-    optimizer.
+    OKS target and loss (lambda_OKS = 1), interleaved, on the same batch of
+    real images, with the config's optimizer.
+
+    Data loading and the data preprocessor are left out of both variants
+    (they cost the same in both), so the measured overhead is an upper bound
+    of a training iteration's.
 
     Args:
         cfg (Config): The config (train data readable, see
             :func:`point_train_data_at`).
         model (nn.Module): The model built from it.
-        batch_size (int): Samples per step. Defaults to 4.
-        repeats (int): Timed steps of each variant. Defaults to 3.
-        warmup (int): Untimed steps of each variant (optimizer state).
-            Defaults to 1.
+        batch_size (int): Samples per step. Defaults to 2.
+        repeats, max_seconds, min_repeats, warmup, clock: Steps of each
+            variant and their clock, see :func:`interleaved_timing`; the
+            warm-up steps also create the optimizer state. Default to 10,
+            30 s, 1, 1 and ``'cpu'``.
 
     Returns:
         dict: As :func:`interleaved_timing`, A = heatmap loss only, B = with
-        the OKS target and loss.
+        the OKS target and loss, plus ``batch_size``.
     """
     model.train()
     batch = make_train_batch(cfg, model, batch_size)
-    optim_wrapper = build_optim_wrapper(model, copy.deepcopy(
-        cfg.optim_wrapper))
-    return interleaved_timing(
+    optim_wrapper = build_optim_wrapper(model,
+                                        copy.deepcopy(cfg.optim_wrapper))
+    timing = interleaved_timing(
         lambda: train_step(model, optim_wrapper, batch, with_oks_net=False),
         lambda: train_step(model, optim_wrapper, batch, with_oks_net=True),
         repeats=repeats,
-        warmup=warmup)
+        warmup=warmup,
+        max_seconds=max_seconds,
+        min_repeats=min_repeats,
+        clock=clock)
+    return dict(batch_size=batch_size, **timing)
 
 
-def _describe(model: nn.Module) -> str:
-    """A short name of the network, e.g. ``HRNet-W32``, ``ResNet-50``,
-    ``Hourglass-2stack``."""
+def describe_model(model: nn.Module) -> str:
+    """A short name of the network, e.g. ``HRNet-W32``,
+    ``SimpleBaseline ResNet-50``, ``Hourglass 2-stack``.
+
+    Args:
+        model (nn.Module): A ``TopdownPoseEstimator``.
+
+    Returns:
+        str: The name.
+    """
     backbone = model.backbone
     name = type(backbone).__name__
     if name == 'HRNet':
         return f'HRNet-W{backbone.extra["stage2"]["num_channels"][0]}'
-    if hasattr(backbone, 'depth'):
-        return f'SimpleBaseline {name.replace("Net", "Net-")}{backbone.depth}'
-    if hasattr(backbone, 'num_stacks'):
+    if name == 'HourglassNet':
         return f'Hourglass {backbone.num_stacks}-stack'
+    if hasattr(backbone, 'depth'):  # ResNet and its variants
+        description = f'SimpleBaseline {name[:-3]}Net-{backbone.depth}'
+        if getattr(backbone, 'base_channels', 64) != 64:
+            description += f' ({backbone.base_channels} base channels)'
+        return description
     return name
 
 
-def benchmark_architecture(cfg: Config,
-                           config_files: Sequence[str],
-                           batch_size: int = 1,
-                           train_batch_size: int = 4,
-                           repeats: int = 10,
-                           train_repeats: int = 3,
-                           skip_timing: bool = False) -> Dict[str, Any]:
+def benchmark_architecture(
+    cfg: Config,
+    config_files: Sequence[str],
+    inference_kwargs: Optional[Dict[str, Any]] = dict(),
+    train_kwargs: Optional[Dict[str, Any]] = dict()
+) -> Dict[str, Any]:
     """Every cost measure of one network (one row of the benchmark).
 
     Args:
         cfg (Config): A config of the network, its train data readable (see
             :func:`point_train_data_at`).
         config_files (Sequence[str]): All config files of this network.
-        batch_size (int): Images per inference pass. Defaults to 1.
-        train_batch_size (int): Samples per training step. Defaults to 4.
-        repeats (int): Timed inference passes per variant. Defaults to 10.
-        train_repeats (int): Timed training steps per variant.
-            Defaults to 3.
-        skip_timing (bool): Only count parameters and FLOPs.
-            Defaults to ``False``.
+        inference_kwargs (dict, optional): Arguments of
+            :func:`inference_latency`; ``None`` skips it.
+            Defaults to ``dict()``.
+        train_kwargs (dict, optional): Arguments of :func:`train_step_time`;
+            ``None`` skips it. Defaults to ``dict()``.
 
     Returns:
-        dict: ``model``, ``configs``, the entries of
-        :func:`model_complexity`, and (unless ``skip_timing``)
-        ``inference`` and ``train_step`` (see :func:`interleaved_timing`).
+        dict: ``model``, ``configs`` (file names), the entries of
+        :func:`model_complexity`, ``inference`` and ``train_step`` (``None``
+        when skipped).
     """
-    # the same random weights for every run of the benchmark
+    # the same random weights in every run of the benchmark
     torch.manual_seed(0)
     model = build_cost_model(cfg)
     row = dict(
-        model=_describe(model),
+        model=describe_model(model),
         configs=[osp.basename(f) for f in config_files],
         **model_complexity(model))
-    if not skip_timing:
-        row['inference'] = inference_latency(
-            model, batch_size=batch_size, repeats=repeats)
-        row['train_step'] = train_step_time(
-            cfg, model, batch_size=train_batch_size, repeats=train_repeats)
+    row['inference'] = (None if inference_kwargs is None else
+                        inference_latency(model, **inference_kwargs))
+    row['train_step'] = (None if train_kwargs is None else train_step_time(
+        cfg, model, **train_kwargs))
     return row
 
 
+def row_sort_key(row: Dict[str, Any]) -> tuple:
+    """Sort key of benchmark rows: by model name with numbers compared as
+    numbers (ResNet-50 before ResNet-101), then by input size."""
+    name_parts = [
+        int(part) if part.isdigit() else part
+        for part in re.split(r'(\d+)', row['model'])
+    ]
+    width, height = row['input_size']
+    return (name_parts, width * height)
+
+
 def _overhead(timing: Optional[Dict[str, Any]]) -> str:
-    """``+x.x % [q25, q75]`` from a timing dict, or ``-``."""
+    """``+x.x % [q25, q75] (n)`` from a timing dict: the overhead by the
+    median pair ratio, its interquartile range and the number of pairs; or
+    ``-``."""
     if timing is None:
         return '-'
     q25, _, q75 = (100 * (q - 1) for q in timing['pair_ratio_quartiles'])
     return (f'{100 * (timing["ratio"] - 1):+.1f} % '
-            f'[{q25:+.1f}, {q75:+.1f}]')
+            f'[{q25:+.1f}, {q75:+.1f}] ({timing["repeats"]})')
 
 
 def _milliseconds(timing: Optional[Dict[str, Any]], key: str) -> str:
+    """A median time of a timing dict in ms, or ``-``."""
     return '-' if timing is None else f'{1000 * timing[key]:.0f}'
 
 
@@ -544,28 +627,27 @@ def format_markdown(rows: Sequence[Dict[str, Any]],
     lines = [
         'Settings: ' + ', '.join(f'{k}={v}' for k, v in settings.items()),
         '',
-        '| # | model | input | base params (M) | base GFLOPs | '
+        '| # | model | input (HxW) | base params (M) | base GFLOPs | '
         'OKS-net params (M) | OKS-net GFLOPs | infer base (ms) | '
-        'infer +OKS-net (ms) | infer overhead [IQR] | train step base (ms) | '
-        'train step +OKS (ms) | train overhead [IQR] |',
-        '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+        'infer + OKS-net (ms) | infer overhead [IQR] (pairs) | '
+        'train step base (ms) | train step + OKS (ms) | '
+        'train overhead [IQR] (pairs) |',
+        '|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|',
     ]
     for index, row in enumerate(rows, 1):
         width, height = row['input_size']
-        inference = row.get('inference')
-        train = row.get('train_step')
-        lines.append(
-            f'| {index} | {row["model"]} | {height}x{width} | '
-            f'{row["base_params"] / 1e6:.1f} | '
-            f'{row["base_flops"] / 1e9:.2f} | '
-            f'{row["branch_params"] / 1e6:.2f} | '
-            f'{row["branch_flops"] / 1e9:.3f} | '
-            f'{_milliseconds(inference, "median_a")} | '
-            f'{_milliseconds(inference, "median_b")} | '
-            f'{_overhead(inference)} | '
-            f'{_milliseconds(train, "median_a")} | '
-            f'{_milliseconds(train, "median_b")} | '
-            f'{_overhead(train)} |')
+        inference, train = row['inference'], row['train_step']
+        lines.append(f'| {index} | {row["model"]} | {height}x{width} | '
+                     f'{row["base_params"] / 1e6:.1f} | '
+                     f'{row["base_flops"] / 1e9:.2f} | '
+                     f'{row["branch_params"] / 1e6:.2f} | '
+                     f'{row["branch_flops"] / 1e9:.3f} | '
+                     f'{_milliseconds(inference, "median_a")} | '
+                     f'{_milliseconds(inference, "median_b")} | '
+                     f'{_overhead(inference)} | '
+                     f'{_milliseconds(train, "median_a")} | '
+                     f'{_milliseconds(train, "median_b")} | '
+                     f'{_overhead(train)} |')
     lines += ['', 'Config files per row:', '']
     for index, row in enumerate(rows, 1):
         lines.append(f'{index}. ' + ', '.join(f'`{c}`'
@@ -578,10 +660,14 @@ def save_results(rows: Sequence[Dict[str, Any]], settings: Dict[str, Any],
     """Write ``cost.md`` (see :func:`format_markdown`) and ``cost.json``
     (settings and rows, every timed run included) to ``out_dir``.
 
+    Args:
+        rows (Sequence[dict]): From :func:`benchmark_architecture`.
+        settings (dict): The run's settings.
+        out_dir (str): The output folder (created if missing).
+
     Returns:
         tuple[str, str]: The Markdown and JSON paths.
     """
-    from mmengine.utils import mkdir_or_exist
     mkdir_or_exist(out_dir)
     markdown_path = osp.join(out_dir, 'cost.md')
     json_path = osp.join(out_dir, 'cost.json')
