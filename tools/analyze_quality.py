@@ -13,7 +13,8 @@ from oksnet_mmpose.analysis.analyze import analyze_quality, sigmas_from_meta
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(
+        description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('ann_file', help='COCO keypoint annotation file')
     parser.add_argument(
         'results',
@@ -35,9 +36,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    sigmas = sigmas_from_meta(args.dataset_meta) if args.dataset_meta \
-        else None
     try:
+        sigmas = sigmas_from_meta(args.dataset_meta) if args.dataset_meta \
+            else None
         summary = analyze_quality(args.ann_file,
                                   args.results,
                                   args.out_dir,
