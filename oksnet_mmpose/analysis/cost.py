@@ -160,21 +160,6 @@ def build_cost_model(cfg: Config) -> nn.Module:
     return model
 
 
-def _heatmaps_and_pose_feature(head: nn.Module, feats: Sequence[Tensor]
-                               ) -> Tuple[List[Tensor], Tensor]:
-    """The heatmaps of every stage and the pose feature the branch reads (the
-    last stage's), computed once as the OKS-net heads' ``predict`` does."""
-    if hasattr(head, 'forward_pose_features'):  # multi-stage (CPM) head
-        pose_features = head.forward_pose_features(feats)
-        heatmaps = [
-            final(pose_feature) for final, pose_feature in zip(
-                head.multi_final_layers, pose_features)
-        ]
-        return heatmaps, pose_features[-1]
-    pose_feature = head.forward_pose_feature(feats)
-    return [head.final_layer(pose_feature)], pose_feature
-
-
 class HeatmapForward(nn.Module):
     """The base network: backbone, neck and ``head.forward`` (the heatmaps,
     every stage's for a multi-stage head), as a stock heatmap model runs it
@@ -208,8 +193,8 @@ class HeatmapQualityForward(nn.Module):
 
     def forward(self, inputs: Tensor) -> Tuple[Tensor, ...]:
         head = self.model.head
-        heatmaps, pose_feature = _heatmaps_and_pose_feature(
-            head, self.model.extract_feat(inputs))
+        heatmaps, pose_feature = head.forward_heatmaps_and_pose_feature(
+            self.model.extract_feat(inputs))
         return (*heatmaps, head.oks_net(pose_feature))
 
 

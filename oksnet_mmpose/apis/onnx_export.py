@@ -80,16 +80,11 @@ class PoseQualityExportWrapper(nn.Module):
                 f'{type(head).__name__} has no OKS-net branch '
                 '(`head.oks_net`): only models with OKSNetHead or '
                 'OKSNetCPMHead export a pose quality')
-        if hasattr(head, 'forward_pose_features'):
-            self.multi_stage = True
-        elif hasattr(head, 'forward_pose_feature'):
-            self.multi_stage = False
-        else:
+        if not hasattr(head, 'forward_heatmaps_and_pose_feature'):
             raise ValueError(
-                f'{type(head).__name__} has `oks_net` but neither '
-                '`forward_pose_feature` (single stage) nor '
-                '`forward_pose_features` (multi-stage): cannot tell which '
-                'feature the branch reads')
+                f'{type(head).__name__} has `oks_net` but no '
+                '`forward_heatmaps_and_pose_feature` (PoseQualityMixin\'s '
+                'contract): cannot tell which feature the branch reads')
         self.pose_model = pose_model
         self.eval()
 
@@ -124,13 +119,10 @@ class PoseQualityExportWrapper(nn.Module):
                 '(BatchNorm would use batch statistics); call .eval()')
         feats = self.pose_model.extract_feat(inputs)
         head = self.pose_model.head
-        if self.multi_stage:
-            pose_feature = head.forward_pose_features(feats)[-1]
-            final_layer = head.multi_final_layers[-1]
-        else:
-            pose_feature = head.forward_pose_feature(feats)
-            final_layer = head.final_layer
-        return final_layer(pose_feature), head.oks_net(pose_feature)
+        # the earlier stages' heatmaps are not outputs: the exporter drops
+        # them from the graph
+        heatmaps, pose_feature = head.forward_heatmaps_and_pose_feature(feats)
+        return heatmaps[-1], head.oks_net(pose_feature)
 
 
 def load_pose_config(config: Union[str, Config]) -> Config:

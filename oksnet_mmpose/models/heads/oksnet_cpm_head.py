@@ -1,5 +1,5 @@
 # Copyright (c) oksnet-mmpose contributors.
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmpose.evaluation.functional import pose_pck_accuracy
@@ -68,13 +68,21 @@ class OKSNetCPMHead(PoseQualityMixin, CPMHead):
             for deconv, feat in zip(self.multi_deconv_layers, feats)
         ]
 
+    def forward_heatmaps_and_pose_feature(
+            self, feats: Sequence[Tensor]) -> Tuple[List[Tensor], Tensor]:
+        """The heatmaps of every stage and the pose feature the OKS-net
+        branch reads (the last stage's), computed once."""
+        pose_features = self.forward_pose_features(feats)
+        heatmaps = [
+            final(pose_feature) for final, pose_feature in zip(
+                self.multi_final_layers, pose_features)
+        ]
+        return heatmaps, pose_features[-1]
+
     def forward(self, feats: Sequence[Tensor]) -> List[Tensor]:
         """Forward the network; the output is the heatmaps of every stage,
         as in :class:`CPMHead`."""
-        return [
-            final(pose_feature) for final, pose_feature in zip(
-                self.multi_final_layers, self.forward_pose_features(feats))
-        ]
+        return self.forward_heatmaps_and_pose_feature(feats)[0]
 
     def predict(self,
                 feats: Union[Sequence[Tensor], list],
@@ -99,11 +107,8 @@ class OKSNetCPMHead(PoseQualityMixin, CPMHead):
              train_cfg: OptConfigType = {}) -> dict:
         """A heatmap loss per stage (as :meth:`CPMHead.loss`) plus
         ``loss_oks`` on the last stage."""
-        pose_features = self.forward_pose_features(feats)
-        multi_stage_heatmaps = [
-            final(pose_feature) for final, pose_feature in zip(
-                self.multi_final_layers, pose_features)
-        ]
+        multi_stage_heatmaps, pose_feature = \
+            self.forward_heatmaps_and_pose_feature(feats)
         gt_heatmaps = torch.stack(
             [d.gt_fields.heatmaps for d in batch_data_samples])
         keypoint_weights = torch.cat([
@@ -119,7 +124,7 @@ class OKSNetCPMHead(PoseQualityMixin, CPMHead):
                                             keypoint_weights)
         losses = dict(loss_kpt=loss_kpt)
         losses.update(
-            self.quality_loss(pose_features[-1], multi_stage_heatmaps[-1],
+            self.quality_loss(pose_feature, multi_stage_heatmaps[-1],
                               batch_data_samples))
 
         _, avg_acc, _ = pose_pck_accuracy(

@@ -1,5 +1,5 @@
 # Copyright (c) oksnet-mmpose contributors.
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmpose.evaluation.functional import pose_pck_accuracy
@@ -82,6 +82,13 @@ class OKSNetHead(PoseQualityMixin, HeatmapHead):
     def forward_pose_feature(self, feats: Tuple[Tensor]) -> Tensor:
         """The pose feature: what the final heatmap layer reads."""
         return self.conv_layers(self.deconv_layers(feats[-1]))
+
+    def forward_heatmaps_and_pose_feature(
+            self, feats: Tuple[Tensor]) -> Tuple[List[Tensor], Tensor]:
+        """The heatmaps (a one-stage list) and the pose feature the OKS-net
+        branch reads, computed once."""
+        pose_feature = self.forward_pose_feature(feats)
+        return [self.final_layer(pose_feature)], pose_feature
 
     def forward(self, feats: Tuple[Tensor]) -> Tensor:
         """Forward the network; the output is the heatmaps, as in

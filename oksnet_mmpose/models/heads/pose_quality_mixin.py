@@ -59,8 +59,11 @@ class PoseQualityMixin:
     :class:`OKSNetCPMHead`: the ``oks_net`` branch, its online GT-OKS target,
     its loss and its flip-averaged prediction.
 
-    The host head must provide ``self.decoder`` (the codec used at test time)
-    and ``self.out_channels``.
+    The host head must provide ``self.decoder`` (the codec used at test time),
+    ``self.out_channels`` and ``forward_heatmaps_and_pose_feature(feats)``
+    (the heatmaps of every stage and the pose feature the branch reads, for
+    tools that run the network outside ``predict``: ONNX export, the cost
+    benchmark).
     """
 
     def _init_pose_quality(self, oks_net: ConfigType, loss_oks: ConfigType,
