@@ -2,6 +2,7 @@
 import json
 import os
 import socket
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -114,12 +115,24 @@ def _ddp_worker(rank, world_size, port, out_file):
         with open(out_file, 'w') as f:
             json.dump(dict(log=log, synced=bool(
                 torch.equal(gathered[0], gathered[1]))), f)
-    dist.destroy_process_group()
+    dist.barrier()
+    # Exit without Python teardown: freeing the DDP reducer joins gloo's
+    # worker thread while holding the GIL, and that thread may still need
+    # the GIL to free the all_gather's tensors (a torch teardown deadlock,
+    # seen once in a CI run of this test).
+    os._exit(0)
 
 
 def test_two_process_ddp_with_lambda_zero_then_one(tmp_path):
     out_file = str(tmp_path / 'ddp.json')
-    mp.spawn(_ddp_worker, args=(2, _free_port(), out_file), nprocs=2)
+    workers = mp.spawn(_ddp_worker, args=(2, _free_port(), out_file),
+                       nprocs=2, join=False)
+    deadline = time.monotonic() + 600
+    while not workers.join(timeout=5):  # raises if a worker failed
+        if time.monotonic() > deadline:
+            for process in workers.processes:
+                process.kill()
+            pytest.fail('the 2-process DDP run did not finish in 600 s')
     result = json.load(open(out_file))
     assert [r['lambda_oks'] for r in result['log']] == [0., 0., 1., 1.]
     assert all(torch.isfinite(torch.tensor(r['loss_oks']))
