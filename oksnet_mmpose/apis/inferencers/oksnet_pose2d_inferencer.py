@@ -105,9 +105,11 @@ class OKSNetPose2DInferencer(Pose2DInferencer):
     def atomic_outputs(self) -> Iterator[None]:
         """The scope of one run's streamed outputs (a video's drawing):
         published on a clean exit, removed on an error."""
-        with ExitStack() as self._outputs:
-            yield
-        self._outputs = None
+        try:
+            with ExitStack() as self._outputs:
+                yield
+        finally:
+            self._outputs = None
 
     def person_boxes(self, input: Union[str, np.ndarray],
                      bboxes: Union[Sequence, np.ndarray], bbox_thr: float,
