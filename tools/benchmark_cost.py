@@ -16,6 +16,10 @@ one process, by default the process CPU time of single-threaded runs (ratios
 are what to read: a machine shared with other jobs slows both variants
 alike). Writes ``cost.md`` and ``cost.json`` to ``--out-dir``
 and prints the table.
+
+The counting is the package's (``oksnet_mmpose.analysis.complexity``); the
+timing harness and the report are the modules ``benchmark_cost_timing.py``
+and ``benchmark_cost_report.py`` beside this tool.
 """
 import argparse
 import copy
@@ -47,7 +51,6 @@ if TOOLS_DIR not in sys.path:
 from benchmark_cost_report import (describe_model, format_markdown,  # noqa
                                    row_sort_key, save_results)
 from benchmark_cost_timing import inference_latency, train_step_time  # noqa
-
 
 # Model config keys that do not change the network that is run: pretrained
 # weights (``init_cfg``, ``pretrained``) and loss weights (lambda_OKS is 0 or

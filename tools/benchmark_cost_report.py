@@ -67,7 +67,7 @@ def format_markdown(rows: Sequence[Dict[str, Any]],
     and the config files of each row.
 
     Args:
-        rows (Sequence[dict]): From ``benchmark_architecture`` of
+        rows (Sequence[dict]): From ``benchmark_architecture`` in
             ``tools/benchmark_cost.py``.
         settings (dict): The run's settings (threads, batch sizes, ...),
             printed above the table.
@@ -112,7 +112,7 @@ def save_results(rows: Sequence[Dict[str, Any]], settings: Dict[str, Any],
     (settings and rows, every timed run included) to ``out_dir``.
 
     Args:
-        rows (Sequence[dict]): From ``benchmark_architecture`` of
+        rows (Sequence[dict]): From ``benchmark_architecture`` in
             ``tools/benchmark_cost.py``.
         settings (dict): The run's settings.
         out_dir (str): The output folder (created if missing).

@@ -116,11 +116,11 @@ def inference_latency(model: nn.Module,
                       min_repeats: int = 2,
                       warmup: int = 1,
                       clock: str = 'cpu') -> Dict[str, Any]:
-    """CPU latency of one forward pass of the base network
-    vs. the base network plus the branch (:class:`PoseNetworkForward`
-    without and with ``oks_net``), interleaved, without flip test or
-    decoding (both would add the same time to both variants, so leaving
-    them out makes the measured overhead an upper bound).
+    """CPU latency of one forward pass of the base network vs. the base
+    network plus the branch (:class:`PoseNetworkForward` without and with
+    ``oks_net``), interleaved, without flip test or decoding (both would
+    add the same time to both variants, so leaving them out makes the
+    measured overhead an upper bound).
 
     The input is random: the networks have no data-dependent control flow.
 
@@ -167,8 +167,7 @@ def make_train_batch(cfg: Config,
 
     Args:
         cfg (Config): The config, its train dataset readable (see
-            ``point_train_data_at`` of
-            ``tools/benchmark_cost.py``).
+            ``point_train_data_at`` in ``tools/benchmark_cost.py``).
         model (nn.Module): The model (for its data preprocessor).
         batch_size (int): Samples in the batch; the dataset is cycled when
             it has fewer.
@@ -247,8 +246,7 @@ def train_step_time(cfg: Config,
 
     Args:
         cfg (Config): The config (train data readable, see
-            ``point_train_data_at`` of
-            ``tools/benchmark_cost.py``).
+            ``point_train_data_at`` in ``tools/benchmark_cost.py``).
         model (nn.Module): The model built from it.
         batch_size (int): Samples per step. Defaults to 2.
         repeats, max_seconds, min_repeats, warmup, clock: Steps of each

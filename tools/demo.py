@@ -55,6 +55,11 @@ from typing import List, Optional, Tuple
 import cv2
 import torch
 from mmengine.logging import print_log
+from mmpose.structures import PoseDataSample
+
+from oksnet_mmpose.apis import (OKSNetInferencer, check_quality_thr,
+                                load_boxes_file, split_instances_with_quality)
+from oksnet_mmpose.utils import dump_json_atomic
 
 EXIT_NO_PERSON = 3
 STATUS_OK = 'ok'
@@ -70,8 +75,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'frames had no person box (their JSON says "status": '
         '"no_person_detected").')
     parser.add_argument('input',
-                        help='an image, a folder of images or a '
-                        'video file')
+                        help='an image, a folder of images, a video file '
+                        'or webcam[:ID]')
     parser.add_argument('pose_config', help='OKS-net config file')
     parser.add_argument('pose_checkpoint', help='OKS-net checkpoint')
     boxes = parser.add_mutually_exclusive_group()
@@ -148,7 +153,10 @@ def _check_file(path: Optional[str], what: str) -> None:
 
 def list_inputs(input_path: str) -> Tuple[str, List[str]]:
     """``('images', sorted image paths)`` for an image or a folder of
-    images (not recursive), ``('video', [input_path])`` for a video."""
+    images (not recursive), ``('video', [input_path])`` for a video or a
+    webcam (``webcam`` or ``webcam:ID``, read by MMPose's inferencer)."""
+    if input_path.lower().startswith('webcam'):
+        return 'video', [input_path]
     if osp.isdir(input_path):
         images = sorted(
             osp.join(input_path, name) for name in os.listdir(input_path)
@@ -161,7 +169,7 @@ def list_inputs(input_path: str) -> Tuple[str, List[str]]:
         raise FileNotFoundError(f'input not found: {input_path}')
     kind = _media_type(input_path)
     if kind in ('image', 'video'):
-        return f'{kind}s' if kind == 'image' else kind, [input_path]
+        return ('images' if kind == 'image' else 'video'), [input_path]
     raise ValueError(f'input {input_path} is neither an image, a video nor '
                      'a folder (judged by its file extension)')
 
@@ -214,12 +222,6 @@ def run(args: argparse.Namespace) -> Tuple[str, List[dict], List[str]]:
         frame (from ``"status"`` on) and its name (``VIDEO#frame N`` for a
         frame).
     """
-    # imported here: -h answers without importing MMPose
-    from oksnet_mmpose.apis import (OKSNetInferencer, check_quality_thr,
-                                    load_boxes_file,
-                                    split_instances_with_quality)
-    from oksnet_mmpose.utils import dump_json_atomic
-
     kind, paths = list_inputs(args.input)
     check_quality_thr(args.quality_thr)
     if args.boxes is not None and kind == 'video':
@@ -229,9 +231,10 @@ def run(args: argparse.Namespace) -> Tuple[str, List[dict], List[str]]:
     _check_file(args.det_checkpoint, 'detector checkpoint')
     _check_file(args.pose_config, 'pose config')
     _check_file(args.pose_checkpoint, 'pose checkpoint')
-    bboxes = None
+    bboxes = fps = None
     if kind == 'video':
-        fps = video_fps(paths[0], args.out_dir)
+        if not paths[0].lower().startswith('webcam'):
+            fps = video_fps(paths[0], args.out_dir)
     else:
         if args.boxes is not None:
             bboxes = load_boxes_file(args.boxes, paths, args.boxes_ann)
@@ -281,13 +284,7 @@ def run(args: argparse.Namespace) -> Tuple[str, List[dict], List[str]]:
             results):
         (sample, ) = result['predictions']
         height, width = sample.metainfo['ori_shape']
-        records.append(dict(status=STATUS_OK))
-        if sample.metainfo['num_person_boxes'] == 0:
-            records[-1] = dict(status=STATUS_NO_PERSON, message=no_box_reason)
-        records[-1].update(
-            num_person_boxes=sample.metainfo['num_person_boxes'],
-            num_below_quality_thr=sample.metainfo['num_below_quality_thr'],
-            instances=split_instances_with_quality(sample.pred_instances))
+        records.append(_record(sample, no_box_reason))
         if kind == 'images':
             if records[-1]['status'] == STATUS_NO_PERSON:
                 print_log(
@@ -298,17 +295,29 @@ def run(args: argparse.Namespace) -> Tuple[str, List[dict], List[str]]:
             dump_json_atomic(
                 dict(image=path, width=width, height=height, **source,
                      **records[-1]), _json_path(args.out_dir, path))
-    names = paths
-    if kind == 'video':
-        if not records:
-            raise ValueError(f'no frame could be read from video {paths[0]}')
-        names = [f'{paths[0]}#frame {i}' for i in range(len(records))]
-        frames = [dict(frame_id=i, **r) for i, r in enumerate(records)]
-        dump_json_atomic(
-            dict(video=paths[0], fps=fps, width=width, height=height,
-                 num_frames=len(frames), **source, frames=frames),
-            _json_path(args.out_dir, paths[0]))
-    return kind, records, names
+    if kind == 'images':
+        return kind, records, paths
+    if not records:
+        raise ValueError(f'no frame could be read from video {paths[0]}')
+    if fps is None:  # a webcam: the rate MMPose's inferencer found
+        fps = inferencer.video_info['fps']
+    frames = [dict(frame_id=i, **r) for i, r in enumerate(records)]
+    dump_json_atomic(
+        dict(video=paths[0], fps=fps, width=width, height=height,
+             num_frames=len(frames), **source, frames=frames),
+        _json_path(args.out_dir, inferencer.video_info['name']))
+    return kind, records, [f'{paths[0]}#frame {i}' for i in range(len(frames))]
+
+
+def _record(sample: PoseDataSample, no_box_reason: str) -> dict:
+    """The JSON record of an image or frame, from ``"status"`` on."""
+    record = dict(status=STATUS_OK)
+    if sample.metainfo['num_person_boxes'] == 0:
+        record = dict(status=STATUS_NO_PERSON, message=no_box_reason)
+    return dict(record,
+                num_person_boxes=sample.metainfo['num_person_boxes'],
+                num_below_quality_thr=sample.metainfo['num_below_quality_thr'],
+                instances=split_instances_with_quality(sample.pred_instances))
 
 
 def _json_path(out_dir: str, input_path: str) -> str:

@@ -231,6 +231,15 @@ def test_unreadable_video_is_named_and_nothing_is_written(
     assert not out_dir.exists() or not os.listdir(out_dir)
 
 
+def test_a_webcam_that_gives_no_frame_is_an_error(demo, tmp_path, capsys):
+    """A webcam is read by MMPose's inferencer; camera 99 does not open."""
+    out_dir = tmp_path / 'out'
+    assert demo('webcam:99', out_dir) == 1
+    assert 'no frame could be read from video webcam:99' in \
+        capsys.readouterr().err
+    assert not out_dir.exists()
+
+
 def test_unreadable_image_is_named_and_nothing_is_written(
         demo, tmp_path, capsys):
     image_dir = tmp_path / 'images'

@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from oksnet_mmpose.utils import atomic_path, dump_json_atomic, write_text_atomic
+from oksnet_mmpose.utils import (atomic_path, dump_json_atomic,
+                                 write_text_atomic)
 
 
 def test_an_error_inside_keeps_the_old_file_and_leaves_no_temp(tmp_path):
