@@ -168,7 +168,8 @@ def test_given_boxes_and_no_whole_image_fallback(trained_oksnet, pose_model,
                                     bbox_thr=float(low) - 1e-3,
                                     whole_image_fallback=False,
                                     return_datasamples=True,
-                                    vis_out_dir=str(vis_dir))
+                                    vis_out_dir=str(vis_dir),
+                                    kpt_thr=0.)  # every keypoint drawn
     expected = inference_topdown(pose_model, IMAGE, boxes[:, :4])
     sample = with_boxes['predictions'][0]
     np.testing.assert_allclose(

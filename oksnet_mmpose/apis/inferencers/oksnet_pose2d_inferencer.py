@@ -3,7 +3,8 @@ import logging
 import os.path as osp
 from collections import defaultdict
 from contextlib import ExitStack, contextmanager
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from typing import (Callable, Iterator, List, Optional, Sequence, Tuple,
+                    Union)
 
 import mmcv
 import numpy as np
@@ -22,6 +23,19 @@ from .pose_quality_results import (check_quality_thr, filter_by_quality,
 
 # the notice drawn on an image without a person box
 NO_PERSON_NOTICE = 'no person detected'
+
+
+def _scalar_radius(draw_circles: Callable) -> Callable:
+    """MMPose 1.3.2 draws a keypoint with ``radius=np.array([r])``, which its
+    OpenCV backend turns into an int: numpy 2 refuses that for a 1-d array,
+    so drawing any keypoint above ``kpt_thr`` would fail. The OpenCV path
+    gets the scalar."""
+
+    def draw(center, radius, *args, **kwargs):
+        return draw_circles(center, float(np.asarray(radius).reshape(-1)[0]),
+                            *args, **kwargs)
+
+    return draw
 
 
 def _release_writer(video_info: dict) -> None:
@@ -93,6 +107,9 @@ class OKSNetPose2DInferencer(Pose2DInferencer):
                 '(`head.oks_net`); pose_quality needs an OKS-net head '
                 '(see configs/)')
         self._outputs: Optional[ExitStack] = None
+        if getattr(self.visualizer, 'backend', None) == 'opencv':
+            self.visualizer.draw_circles = _scalar_radius(
+                self.visualizer.draw_circles)
 
     def __call__(self, *args, **kwargs) -> Iterator[dict]:
         """As :meth:`BaseMMPoseInferencer.__call__`; a video's drawing is
