@@ -109,13 +109,8 @@ def interleaved_timing(run_a: Callable[[], Any],
         ratio_of_medians=median_b / median_a)
 
 
-def inference_latency(model: nn.Module,
-                      batch_size: int = 1,
-                      repeats: int = 20,
-                      max_seconds: Optional[float] = 10.,
-                      min_repeats: int = 2,
-                      warmup: int = 1,
-                      clock: str = 'cpu') -> Dict[str, Any]:
+def inference_latency(model: nn.Module, batch_size: int = 1,
+                      **schedule) -> Dict[str, Any]:
     """CPU latency of one forward pass of the base network vs. the base
     network plus the branch (:class:`PoseNetworkForward` without and with
     ``oks_net``), interleaved, without flip test or decoding (both would
@@ -127,9 +122,8 @@ def inference_latency(model: nn.Module,
     Args:
         model (nn.Module): A ``TopdownPoseEstimator`` with an OKS-net head.
         batch_size (int): Images per forward pass. Defaults to 1.
-        repeats, max_seconds, min_repeats, warmup, clock: Passes of each
-            variant and their clock, see :func:`interleaved_timing`.
-            Default to 20, 10 s, 2, 1 and ``'cpu'``.
+        **schedule: ``repeats`` (passes of each variant) and the other
+            arguments of :func:`interleaved_timing`.
 
     Returns:
         dict: As :func:`interleaved_timing`, A = base, B = base + OKS-net,
@@ -146,14 +140,8 @@ def inference_latency(model: nn.Module,
     base = PoseNetworkForward(model)
     with_branch = PoseNetworkForward(model, with_oks_net=True)
     with torch.no_grad():
-        timing = interleaved_timing(
-            lambda: base(inputs),
-            lambda: with_branch(inputs),
-            repeats=repeats,
-            warmup=warmup,
-            max_seconds=max_seconds,
-            min_repeats=min_repeats,
-            clock=clock)
+        timing = interleaved_timing(lambda: base(inputs),
+                                    lambda: with_branch(inputs), **schedule)
     return dict(batch_size=batch_size, **timing)
 
 
@@ -228,14 +216,8 @@ def train_step(model: nn.Module, optim_wrapper: OptimWrapper,
     return loss.detach()
 
 
-def train_step_time(cfg: Config,
-                    model: nn.Module,
-                    batch_size: int = 2,
-                    repeats: int = 10,
-                    max_seconds: Optional[float] = 30.,
-                    min_repeats: int = 1,
-                    warmup: int = 1,
-                    clock: str = 'cpu') -> Dict[str, Any]:
+def train_step_time(cfg: Config, model: nn.Module, batch_size: int = 2,
+                    **schedule) -> Dict[str, Any]:
     """Time of a training step with the stock heatmap loss only vs. with the
     OKS target and loss (lambda_OKS = 1), interleaved, on the same batch of
     real images, with the config's optimizer.
@@ -249,10 +231,9 @@ def train_step_time(cfg: Config,
             ``point_train_data_at`` in ``tools/benchmark_cost.py``).
         model (nn.Module): The model built from it.
         batch_size (int): Samples per step. Defaults to 2.
-        repeats, max_seconds, min_repeats, warmup, clock: Steps of each
-            variant and their clock, see :func:`interleaved_timing`; the
-            warm-up steps also create the optimizer state. Default to 10,
-            30 s, 1, 1 and ``'cpu'``.
+        **schedule: ``repeats`` (steps of each variant) and the other
+            arguments of :func:`interleaved_timing`; the warm-up steps also
+            create the optimizer state.
 
     Returns:
         dict: As :func:`interleaved_timing`, A = heatmap loss only, B = with
@@ -265,9 +246,5 @@ def train_step_time(cfg: Config,
     timing = interleaved_timing(
         lambda: train_step(model, optim_wrapper, batch, with_oks_net=False),
         lambda: train_step(model, optim_wrapper, batch, with_oks_net=True),
-        repeats=repeats,
-        warmup=warmup,
-        max_seconds=max_seconds,
-        min_repeats=min_repeats,
-        clock=clock)
+        **schedule)
     return dict(batch_size=batch_size, **timing)
