@@ -16,19 +16,198 @@ one process, by default the process CPU time of single-threaded runs (ratios
 are what to read: a machine shared with other jobs slows both variants
 alike). Writes ``cost.md`` and ``cost.json`` to ``--out-dir``
 and prints the table.
+
+The counting is the package's (``oksnet_mmpose.analysis.complexity``); the
+timing harness and the report are the modules ``benchmark_cost_timing.py``
+and ``benchmark_cost_report.py`` beside this tool.
 """
 import argparse
+import copy
 import glob
+import json
 import os
 import os.path as osp
 import platform
 import sys
 import time
+from collections import OrderedDict
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
+from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
+from mmengine.registry import init_default_scope
+from mmpose.registry import MODELS
+from torch import nn
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from oksnet_mmpose.analysis.complexity import model_complexity
+
+# a tool finds the checkout it lives in; its helper modules sit beside it
+# (tools/ is not a package: put it on the path when imported by the tests)
+TOOLS_DIR = osp.dirname(osp.abspath(__file__))
+REPO_ROOT = osp.dirname(TOOLS_DIR)
+if TOOLS_DIR not in sys.path:
+    sys.path.insert(0, TOOLS_DIR)
+from benchmark_cost_report import (describe_model, format_markdown,  # noqa
+                                   row_sort_key, save_results)
+from benchmark_cost_timing import inference_latency, train_step_time  # noqa
+
+# Model config keys that do not change the network that is run: pretrained
+# weights (``init_cfg``, ``pretrained``) and loss weights (lambda_OKS is 0 or
+# 1 depending on the schedule; the benchmark sets it to 1 either way).
+IGNORED_MODEL_KEYS = ('init_cfg', 'pretrained', 'loss_weight')
+
+
+def _strip_keys(obj: Any, ignored: Sequence[str]) -> Any:
+    """A copy of nested dicts/lists without the keys in ``ignored``, with
+    ConfigDicts turned into plain dicts and tuples into lists (a config
+    written ``(192, 256)`` equals one written ``[192, 256]``)."""
+    if isinstance(obj, dict):
+        return {
+            key: _strip_keys(value, ignored)
+            for key, value in obj.items() if key not in ignored
+        }
+    if isinstance(obj, (list, tuple)):
+        return [_strip_keys(value, ignored) for value in obj]
+    return obj
+
+
+def architecture_key(model_cfg: dict,
+                     ignored: Sequence[str] = IGNORED_MODEL_KEYS) -> str:
+    """A canonical string of a model config that is equal for two configs
+    exactly when they build the same network.
+
+    Args:
+        model_cfg (dict): The ``model`` field of a config.
+        ignored (Sequence[str]): Keys dropped at any depth. Defaults to
+            :data:`IGNORED_MODEL_KEYS`.
+
+    Returns:
+        str: JSON with sorted keys.
+    """
+    if isinstance(model_cfg, ConfigDict):
+        model_cfg = model_cfg.to_dict()
+    return json.dumps(
+        _strip_keys(model_cfg, ignored), sort_keys=True, default=str)
+
+
+def group_configs_by_architecture(config_files: Sequence[str]
+                                  ) -> List[Tuple[Config, List[str]]]:
+    """Load configs and group those that build the same network.
+
+    The from-scratch, fine-tune, test-dev and quality-only configs of one
+    model differ only in schedule, data, pretrained weights and lambda_OKS,
+    so they share one row of the cost benchmark.
+
+    Args:
+        config_files (Sequence[str]): Config file paths.
+
+    Returns:
+        list[tuple[Config, list[str]]]: One entry per distinct network, in
+        the order of its first config: the first config (loaded) and every
+        config file that builds the same network.
+    """
+    groups: 'OrderedDict[str, Tuple[Config, List[str]]]' = OrderedDict()
+    for config_file in config_files:
+        cfg = Config.fromfile(config_file)
+        key = architecture_key(cfg.model)
+        if key not in groups:
+            groups[key] = (cfg, [])
+        groups[key][1].append(config_file)
+    return list(groups.values())
+
+
+def point_train_data_at(cfg: Config, data_root: str, ann_file: str,
+                        img_prefix: str) -> Config:
+    """A copy of ``cfg`` whose train dataset reads a local COCO-format tree,
+    with no pretrained weights to download.
+
+    Args:
+        cfg (Config): A top-down config.
+        data_root (str): The dataset root, e.g. ``tests/data/coco``.
+        ann_file (str): The annotation file, relative to ``data_root``.
+        img_prefix (str): The image folder, relative to ``data_root``.
+
+    Returns:
+        Config: The modified copy.
+    """
+    cfg = copy.deepcopy(cfg)
+    dataset = cfg.train_dataloader.dataset
+    dataset.data_root = data_root
+    dataset.ann_file = ann_file
+    dataset.data_prefix = dict(img=img_prefix)
+    # the train split of the stock recipes has no bbox_file; a quality
+    # config might, and the sample tree has none
+    dataset.pop('bbox_file', None)
+    if 'init_cfg' in cfg.model.backbone:
+        cfg.model.backbone.init_cfg = None
+    cfg.load_from = None
+    return cfg
+
+
+def build_cost_model(cfg: Config) -> nn.Module:
+    """Build the model of an OKS-net config with randomly initialized weights
+    (no checkpoint or pretrained backbone is loaded), on the CPU.
+
+    The OKS loss weight is set to 1 (the paper's lambda_OKS after the
+    switch), whatever the config's schedule starts with.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        nn.Module: The ``TopdownPoseEstimator``.
+
+    Raises:
+        TypeError: If the head has no ``oks_net`` branch.
+    """
+    init_default_scope(cfg.get('default_scope', 'mmpose'))
+    model_cfg = copy.deepcopy(cfg.model)
+    if 'init_cfg' in model_cfg.backbone:
+        model_cfg.backbone.init_cfg = None
+    model = MODELS.build(model_cfg)
+    if not hasattr(model.head, 'oks_net'):
+        raise TypeError(f'the head {type(model.head).__name__} of the config '
+                        'has no `oks_net` branch (not an OKS-net config?)')
+    model.head.loss_oks.loss_weight = 1.0
+    return model
+
+
+def benchmark_architecture(
+    cfg: Config,
+    config_files: Sequence[str],
+    inference_kwargs: Optional[Dict[str, Any]] = dict(),
+    train_kwargs: Optional[Dict[str, Any]] = dict()
+) -> Dict[str, Any]:
+    """Every cost measure of one network (one row of the benchmark).
+
+    Args:
+        cfg (Config): A config of the network, its train data readable (see
+            :func:`point_train_data_at`).
+        config_files (Sequence[str]): All config files of this network.
+        inference_kwargs (dict, optional): Arguments of
+            :func:`inference_latency`; ``None`` skips it. Defaults to
+            ``dict()``.
+        train_kwargs (dict, optional): Arguments of :func:`train_step_time`;
+            ``None`` skips it. Defaults to ``dict()``.
+
+    Returns:
+        dict: ``model``, ``configs`` (file names), the entries of
+        :func:`model_complexity`, ``inference`` and ``train_step`` (``None``
+        when skipped).
+    """
+    # the same random weights in every run of the benchmark
+    torch.manual_seed(0)
+    model = build_cost_model(cfg)
+    row = dict(
+        model=describe_model(model),
+        configs=[osp.basename(f) for f in config_files],
+        **model_complexity(model))
+    row['inference'] = (None if inference_kwargs is None else
+                        inference_latency(model, **inference_kwargs))
+    row['train_step'] = (None if train_kwargs is None else train_step_time(
+        cfg, model, **train_kwargs))
+    return row
 
 
 def parse_args(argv=None):
@@ -139,12 +318,6 @@ def cpu_name():
 
 def main(argv=None):
     args = parse_args(argv)
-    # imported after parsing: -h answers without importing MMPose
-    from oksnet_mmpose.analysis.cost import (benchmark_architecture,
-                                             format_markdown,
-                                             group_configs_by_architecture,
-                                             point_train_data_at, row_sort_key,
-                                             save_results)
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     load_before = os.getloadavg()

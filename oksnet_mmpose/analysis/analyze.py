@@ -4,7 +4,6 @@
 ``details.json`` and the figures)."""
 import contextlib
 import io
-import json
 import os
 import os.path as osp
 import time
@@ -13,6 +12,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
+from ..utils import dump_json_atomic, write_text_atomic
 from .calibration import (expected_calibration_error, plot_reliability,
                           reliability_bins)
 from .keypoint_eval import (OKS_THRESHOLDS, KeypointEvaluator, ap_at_oks,
@@ -205,18 +205,10 @@ def write_analysis(out_dir: str, summary: dict, details: dict, poses: list,
     plot_scoring_errors(details['scoring_errors'],
                         osp.join(out_dir, 'scoring_errors.png'))
     plot_selection(scores, gt_oks, osp.join(out_dir, 'selection.png'))
-    _write_atomic(osp.join(out_dir, 'details.json'),
-                  json.dumps(details, indent=1))
-    _write_atomic(osp.join(out_dir, 'report.md'),
-                  markdown_report(summary, details))
-    _write_atomic(osp.join(out_dir, 'summary.json'),
-                  json.dumps(summary, indent=2))
-
-
-def _write_atomic(path: str, text: str) -> None:
-    with open(path + '.tmp', 'w') as f:
-        f.write(text)
-    os.replace(path + '.tmp', path)
+    dump_json_atomic(details, osp.join(out_dir, 'details.json'), indent=1)
+    write_text_atomic(markdown_report(summary, details),
+                      osp.join(out_dir, 'report.md'))
+    dump_json_atomic(summary, osp.join(out_dir, 'summary.json'))
 
 
 def _pct(value: Optional[float]) -> str:

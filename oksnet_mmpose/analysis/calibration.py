@@ -6,6 +6,8 @@ from typing import Dict, Optional
 
 import numpy as np
 
+from ..utils import atomic_path
+
 
 def reliability_bins(predicted: np.ndarray,
                      gt_oks: np.ndarray,
@@ -89,6 +91,7 @@ def plot_reliability(bins_by_score: Dict[str, dict], out_file: str) -> str:
         axes[1, col].bar(centers, bins['count'], width=np.diff(edges) * 0.9)
         axes[1, col].set(xlim=(0, 1), xlabel='score (bin)', ylabel='poses')
     fig.tight_layout()
-    fig.savefig(out_file, dpi=110)
+    with atomic_path(out_file) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return out_file

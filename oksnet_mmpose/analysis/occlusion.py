@@ -8,6 +8,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 from xtcocotools.coco import COCO
 
+from ..utils import atomic_path
 from .keypoint_eval import KeypointEvaluator, ap_at_oks, pr_curve
 
 # (name, fewest, most) labelled keypoints; the last bucket's upper bound is
@@ -116,6 +117,7 @@ def plot_occlusion_pr(occlusion: Dict[str, dict], out_file: str) -> str:
             ax.legend(fontsize=7, loc='lower left')
     axes[0].set_ylabel('precision at OKS .75')
     fig.tight_layout()
-    fig.savefig(out_file, dpi=110)
+    with atomic_path(out_file) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return out_file

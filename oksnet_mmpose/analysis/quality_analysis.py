@@ -10,6 +10,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from scipy.stats import pearsonr, spearmanr
 
+from ..utils import atomic_path
+
 # score name -> field of a pose in the results JSON
 SCORE_FIELDS = {
     'heatmap': 'heatmap_score',
@@ -114,7 +116,8 @@ def plot_scores(poses: List[dict],
                ylim=(0, 1.02))
     fig.tight_layout()
     paths['scatter'] = osp.join(out_dir, 'scatter_score_vs_gt_oks.png')
-    fig.savefig(paths['scatter'], dpi=110)
+    with atomic_path(paths['scatter']) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharey=True)
@@ -128,6 +131,7 @@ def plot_scores(poses: List[dict],
         ax.set(xlabel=title, ylabel='poses')
     fig.tight_layout()
     paths['histograms'] = osp.join(out_dir, 'histograms.png')
-    fig.savefig(paths['histograms'], dpi=110)
+    with atomic_path(paths['histograms']) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return paths

@@ -5,6 +5,7 @@ from typing import Dict, List
 
 import numpy as np
 
+from ..utils import atomic_path
 from .keypoint_eval import KeypointEvaluator
 
 # Ronchi & Perona's constants: a detection "covers" a GT from OKS .1; the
@@ -126,6 +127,7 @@ def plot_scoring_errors(errors: Dict[str, dict], out_file: str) -> str:
         ax.legend(fontsize=7)
     axes[0, 0].set_ylabel('poses')
     fig.tight_layout()
-    fig.savefig(out_file, dpi=110)
+    with atomic_path(out_file) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return out_file

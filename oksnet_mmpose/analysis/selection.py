@@ -5,6 +5,8 @@ from typing import Dict
 
 import numpy as np
 
+from ..utils import atomic_path
+
 GOOD_OKS = (0.5, 0.75)
 
 
@@ -74,6 +76,7 @@ def plot_selection(scores_by_name: Dict[str, np.ndarray], gt_oks: np.ndarray,
     for ax in axes:
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out_file, dpi=110)
+    with atomic_path(out_file) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return out_file

@@ -1,21 +1,16 @@
 # Copyright (c) oksnet-mmpose contributors.
-# Not imported by ``oksnet_mmpose`` itself: inference, ONNX export and the
-# main job are tools on top of the registered modules (importing this
-# package registers ``OKSNetPose2DInferencer`` in MMPose's INFERENCERS).
-from .inferencers import OKSNetInferencer, OKSNetPose2DInferencer
+# What users import: the inferencers and ONNX export. Not imported by
+# ``oksnet_mmpose`` itself (importing this package registers
+# ``OKSNetPose2DInferencer`` in MMPose's INFERENCERS).
+from .inferencers import (OKSNetInferencer, OKSNetPose2DInferencer,
+                          check_quality_thr, filter_by_quality,
+                          load_boxes_file, split_instances_with_quality)
 from .onnx_export import (PoseQualityExportWrapper, export_onnx,
                           init_export_model, onnx_parity, run_onnx)
-from .person_boxes import (BoxesFileBoxes, DetectorBoxes, PersonBoxSource,
-                           WholeImageBoxes)
-from .pose_quality_results import (filter_by_quality,
-                                   split_instances_with_quality)
-from .quality_demo import (QualityDemoSummary, TopdownQualityDemo,
-                           run_quality_demo)
 
 __all__ = [
     'OKSNetInferencer', 'OKSNetPose2DInferencer', 'PoseQualityExportWrapper',
-    'export_onnx', 'init_export_model', 'onnx_parity', 'run_onnx',
-    'BoxesFileBoxes', 'DetectorBoxes', 'PersonBoxSource', 'WholeImageBoxes',
-    'filter_by_quality', 'split_instances_with_quality',
-    'QualityDemoSummary', 'TopdownQualityDemo', 'run_quality_demo'
+    'check_quality_thr', 'export_onnx', 'filter_by_quality',
+    'init_export_model', 'load_boxes_file', 'onnx_parity', 'run_onnx',
+    'split_instances_with_quality'
 ]

@@ -25,6 +25,8 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from mmpose.apis import init_model
 from torch import Tensor, nn
 
+from ..utils import atomic_path
+
 INPUT_NAME = 'input'
 OUTPUT_NAMES = ('heatmaps', 'quality')
 DEFAULT_OPSET = 17
@@ -302,11 +304,7 @@ def export_onnx(config: Union[str, Config],
         for name in (INPUT_NAME, ) + OUTPUT_NAMES
     } if dynamic_batch else None
 
-    out_dir = osp.dirname(osp.abspath(out_file))
-    os.makedirs(out_dir, exist_ok=True)
-    tmp_file = osp.join(out_dir,
-                        f'.{osp.basename(out_file)}.{os.getpid()}.tmp')
-    try:
+    with atomic_path(out_file) as tmp_file:
         with torch.no_grad():
             torch.onnx.export(
                 wrapper, (dummy, ),
@@ -322,10 +320,6 @@ def export_onnx(config: Union[str, Config],
             onnx_model, export_metadata(wrapper.pose_model, input_size))
         onnx.save(onnx_model, tmp_file)
         onnx.checker.check_model(tmp_file)
-        os.replace(tmp_file, out_file)
-    finally:
-        if osp.exists(tmp_file):
-            os.remove(tmp_file)
     return wrapper
 
 

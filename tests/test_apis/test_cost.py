@@ -1,7 +1,8 @@
 # Copyright (c) oksnet-mmpose contributors.
-"""The non-timing logic of the cost benchmark (oksnet_mmpose.analysis.cost,
-tools/benchmark_cost.py): config grouping, FLOP accounting, the A/B
-schedule and the two training-step variants. No timing is asserted."""
+"""The non-timing logic of the cost benchmark (FLOP accounting in
+oksnet_mmpose.analysis.complexity; config grouping, the A/B schedule and
+the two training-step variants in tools/benchmark_cost*.py). No timing is
+asserted."""
 import glob
 import os.path as osp
 
@@ -14,14 +15,16 @@ from mmpose.models.heads import CPMHead, HeatmapHead
 from mmpose.registry import MODELS
 from torch import nn
 
-from oksnet_mmpose.analysis.cost import (HeatmapForward, HeatmapQualityForward,
-                                         _stock_head_loss, architecture_key,
-                                         build_cost_model, count_flops,
-                                         group_configs_by_architecture,
-                                         interleaved_timing, make_train_batch,
-                                         model_complexity, point_train_data_at,
-                                         train_step)
-from tests.conftest import CONFIG_DIR, SAMPLE_ROOT
+from oksnet_mmpose.analysis.complexity import (PoseNetworkForward,
+                                               count_flops, model_complexity)
+from tests.conftest import CONFIG_DIR, SAMPLE_ROOT, load_tool
+
+benchmark_cost = load_tool('benchmark_cost')
+architecture_key = benchmark_cost.architecture_key
+build_cost_model = benchmark_cost.build_cost_model
+group_configs_by_architecture = benchmark_cost.group_configs_by_architecture
+point_train_data_at = benchmark_cost.point_train_data_at
+timing = load_tool('benchmark_cost_timing')
 
 SYNTHETIC_CONFIG = osp.join(
     CONFIG_DIR, 'synthetic',
@@ -98,9 +101,10 @@ def test_base_plus_branch_flops_equal_whole_model():
     inputs = (torch.zeros(1, 3, height, width), )
     model.eval()
     with torch.no_grad():
-        whole = count_flops(HeatmapQualityForward(model), inputs)
-        heatmaps = HeatmapForward(model)(inputs[0])
-        with_quality = HeatmapQualityForward(model)(inputs[0])
+        with_branch = PoseNetworkForward(model, with_oks_net=True)
+        whole = count_flops(with_branch, inputs)
+        heatmaps = PoseNetworkForward(model)(inputs[0])
+        with_quality = with_branch(inputs[0])
     assert complexity['branch_flops'] > 0
     assert complexity['base_flops'] + complexity['branch_flops'] == whole
     # the branch variant computes the same heatmaps, plus one OKS per image
@@ -136,7 +140,7 @@ def test_branch_cost_at_256x192_hrnet_w32():
 
 def test_interleaved_schedule():
     calls = []
-    result = interleaved_timing(
+    result = timing.interleaved_timing(
         lambda: calls.append('a'),
         lambda: calls.append('b'),
         repeats=3,
@@ -148,7 +152,7 @@ def test_interleaved_schedule():
     assert len(result['wall_seconds_a']) == 3
 
     calls.clear()
-    result = interleaved_timing(
+    result = timing.interleaved_timing(
         lambda: calls.append('a'),
         lambda: calls.append('b'),
         repeats=10,
@@ -157,7 +161,8 @@ def test_interleaved_schedule():
         min_repeats=2)
     assert ''.join(calls) == 'abba'  # the budget is spent: min_repeats only
     with pytest.raises(ValueError):
-        interleaved_timing(lambda: None, lambda: None, repeats=1, clock='tsc')
+        timing.interleaved_timing(
+            lambda: None, lambda: None, repeats=1, clock='tsc')
 
 
 def test_stock_loss_is_the_parent_heads():
@@ -173,7 +178,7 @@ def test_stock_loss_is_the_parent_heads():
             out_channels=17,
             num_stages=2,
             decoder=codec))
-    assert _stock_head_loss(cpm).__func__ is CPMHead.loss
+    assert timing._stock_head_loss(cpm).__func__ is CPMHead.loss
     heatmap = MODELS.build(
         dict(
             type='OKSNetHead',
@@ -181,7 +186,7 @@ def test_stock_loss_is_the_parent_heads():
             out_channels=17,
             deconv_out_channels=None,
             decoder=codec))
-    assert _stock_head_loss(heatmap).__func__ is HeatmapHead.loss
+    assert timing._stock_head_loss(heatmap).__func__ is HeatmapHead.loss
 
 
 def test_train_step_variants_on_real_images():
@@ -192,7 +197,7 @@ def test_train_step_variants_on_real_images():
     model = build_cost_model(cfg)
     assert model.head.loss_oks.loss_weight == 1.0  # lambda_OKS after switch
     model.train()
-    batch = make_train_batch(cfg, model, batch_size=3)
+    batch = timing.make_train_batch(cfg, model, batch_size=3)
     assert batch['inputs'].shape == (3, 3, 128, 96)
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
 
@@ -205,9 +210,9 @@ def test_train_step_variants_on_real_images():
 
     branch, final = snapshot(model.head.oks_net), snapshot(
         model.head.final_layer)
-    train_step(model, optim_wrapper, batch, with_oks_net=False)
+    timing.train_step(model, optim_wrapper, batch, with_oks_net=False)
     assert not changed(branch, model.head.oks_net)
     assert changed(final, model.head.final_layer)
 
-    train_step(model, optim_wrapper, batch, with_oks_net=True)
+    timing.train_step(model, optim_wrapper, batch, with_oks_net=True)
     assert changed(branch, model.head.oks_net)

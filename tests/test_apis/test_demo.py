@@ -1,7 +1,7 @@
 # Copyright (c) oksnet-mmpose contributors.
 """tools/demo.py on the sample images and a video made of them, with the
-checkpoint trained by the tests: box sources, parity with inference_topdown,
-the quality threshold, outputs, and bad input."""
+checkpoint trained by the tests: box sources, parity with OKSNetInferencer
+and inference_topdown, the quality threshold, outputs, and bad input."""
 import json
 import os
 import os.path as osp
@@ -13,6 +13,7 @@ import pytest
 import torch
 from mmpose.apis import inference_topdown
 
+from oksnet_mmpose.apis import OKSNetInferencer, load_boxes_file
 from tests.conftest import SAMPLE_DETS, SAMPLE_ROOT, load_tool
 
 IMAGE_DIR = osp.join(SAMPLE_ROOT, 'val2017')
@@ -107,6 +108,24 @@ def test_boxes_json_poses_have_inference_topdown_quality(
         i['pose_quality'] for r in results.values() for i in r['instances']
     ]
     assert np.ptp(qualities) > 1e-6 and num_poses == len(qualities)
+
+
+def test_demo_gives_the_poses_of_oksnet_inferencer(boxes_run,
+                                                  trained_oksnet):
+    """The demo is OKSNetInferencer with the boxes file's boxes: the same
+    poses and pose_quality, to the last bit."""
+    inferencer = OKSNetInferencer(trained_oksnet.config,
+                                  trained_oksnet.checkpoint,
+                                  det_model='whole_image',
+                                  device='cpu')
+    paths = [osp.join(IMAGE_DIR, name) for name in IMAGES]
+    results = inferencer(paths,
+                         bboxes=load_boxes_file(SAMPLE_DETS, paths),
+                         bbox_thr=BBOX_THR)
+    for stem, result in zip(STEMS, results):
+        demo_instances = _read_json(osp.join(boxes_run, f'{stem}.json'))
+        assert demo_instances['instances'] == result['predictions'][0]
+        assert len(demo_instances['instances']) > 0
 
 
 def test_drawn_images_are_valid_and_of_the_input_size(boxes_run):
@@ -210,6 +229,15 @@ def test_unreadable_video_is_named_and_nothing_is_written(
     err = capsys.readouterr().err
     assert f'cannot open video {video}' in err
     assert not out_dir.exists() or not os.listdir(out_dir)
+
+
+def test_a_webcam_that_gives_no_frame_is_an_error(demo, tmp_path, capsys):
+    """A webcam is read by MMPose's inferencer; camera 99 does not open."""
+    out_dir = tmp_path / 'out'
+    assert demo('webcam:99', out_dir) == 1
+    assert 'no frame could be read from video webcam:99' in \
+        capsys.readouterr().err
+    assert not out_dir.exists()
 
 
 def test_unreadable_image_is_named_and_nothing_is_written(

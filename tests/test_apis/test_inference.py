@@ -5,6 +5,7 @@ import json
 import os
 import os.path as osp
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -144,3 +145,91 @@ def test_quality_filter_and_instance_dicts():
     del instances.pose_quality
     with pytest.raises(KeyError, match='no `pose_quality`'):
         filter_by_quality(instances, 0.5)
+
+
+def test_given_boxes_and_no_whole_image_fallback(trained_oksnet, pose_model,
+                                                 tmp_path):
+    """``bboxes`` replaces the (absent) detector, with the detector's
+    selection; without a box, ``whole_image_fallback=False`` gives no pose
+    and a drawing that says so, rather than the whole image's pose."""
+    inferencer = OKSNetInferencer(trained_oksnet.config,
+                                  trained_oksnet.checkpoint,
+                                  det_model='whole_image',
+                                  device='cpu')
+    with open(SAMPLE_DETS) as f:
+        dets = [d for d in json.load(f) if d['image_id'] == 196141]
+    boxes = np.array([d['bbox'] + [d['score']] for d in dets], np.float32)
+    boxes[:, 2:4] += boxes[:, :2]  # xywh -> xyxy
+    boxes = boxes[np.argsort(-boxes[:, 4])][:2]
+    low = boxes[1, 4]
+    vis_dir = tmp_path / 'vis'
+    with_boxes, no_box = inferencer([IMAGE, IMAGE],
+                                    bboxes=[boxes, np.zeros((0, 5))],
+                                    bbox_thr=float(low) - 1e-3,
+                                    whole_image_fallback=False,
+                                    return_datasamples=True,
+                                    vis_out_dir=str(vis_dir),
+                                    kpt_thr=0.)  # every keypoint drawn
+    expected = inference_topdown(pose_model, IMAGE, boxes[:, :4])
+    sample = with_boxes['predictions'][0]
+    np.testing.assert_allclose(
+        sample.pred_instances.pose_quality,
+        [e.pred_instances.pose_quality.item() for e in expected],
+        atol=1e-6)
+    np.testing.assert_allclose(sample.pred_instances.bbox_scores, boxes[:, 4])
+    assert sample.metainfo['num_person_boxes'] == 2
+    empty = no_box['predictions'][0]
+    assert len(empty.pred_instances) == 0
+    assert empty.metainfo['num_person_boxes'] == 0
+    # the drawing (one file name for both inputs: the second replaced it,
+    # and no temporary file is left)
+    assert os.listdir(vis_dir) == [osp.basename(IMAGE)]
+
+    # a box at the threshold is dropped, as MMPose drops detections
+    (result, ) = inferencer([IMAGE],
+                            bboxes=[boxes],
+                            bbox_thr=float(low),
+                            return_datasamples=True)
+    assert len(result['predictions'][0].pred_instances) == 1
+    # the stock fallback: no box, the whole image's pose
+    (result, ) = inferencer([IMAGE], bboxes=[np.zeros((0, 5))])
+    (instance, ) = result['predictions'][0]
+    assert instance['pose_quality'] == pytest.approx(
+        _whole_image_quality(pose_model, IMAGE), abs=1e-6)
+
+
+def test_a_video_drawing_appears_only_when_complete(trained_oksnet,
+                                                    tmp_path):
+    video = str(tmp_path / 'clip.avi')
+    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'MJPG'), 5,
+                             (96, 128))
+    for name in sorted(os.listdir(IMAGE_DIR))[:2]:
+        writer.write(cv2.resize(cv2.imread(osp.join(IMAGE_DIR, name)),
+                                (96, 128)))
+    writer.release()
+    inferencer = OKSNetInferencer(trained_oksnet.config,
+                                  trained_oksnet.checkpoint,
+                                  det_model='whole_image',
+                                  device='cpu')
+    out_dir = tmp_path / 'out'
+    results = inferencer(video, vis_out_dir=str(out_dir),
+                         pred_out_dir=str(out_dir))
+    next(results)
+    (partial, ) = os.listdir(out_dir)  # the first frame, under a temp name
+    assert partial.startswith('.clip.') and partial.endswith('.mp4')
+    results.close()  # stopped before the last frame: nothing is left
+    assert os.listdir(out_dir) == []
+
+    frames = list(
+        inferencer(video, vis_out_dir=str(out_dir),
+                   pred_out_dir=str(out_dir)))
+    assert sorted(os.listdir(out_dir)) == ['clip.json', 'clip.mp4']
+    with open(out_dir / 'clip.json') as f:
+        saved = json.load(f)
+    assert saved == [
+        dict(frame_id=i, instances=frame['predictions'][0])
+        for i, frame in enumerate(frames)
+    ]
+    assert 'pose_quality' in saved[1]['instances'][0]
+    drawn = cv2.VideoCapture(str(out_dir / 'clip.mp4'))
+    assert drawn.get(cv2.CAP_PROP_FRAME_COUNT) == 2

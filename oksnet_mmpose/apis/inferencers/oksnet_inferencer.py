@@ -1,5 +1,5 @@
 # Copyright (c) oksnet-mmpose contributors.
-from typing import List, Optional, Union
+from typing import Iterator, List, Optional, Union
 
 from mmengine.infer.infer import ModelType
 from mmpose.apis.inferencers import MMPoseInferencer
@@ -12,7 +12,9 @@ class OKSNetInferencer(MMPoseInferencer):
     instance has ``pose_quality`` (the predicted OKS), and the
     ``quality_thr`` call argument keeps only the poses with
     ``pose_quality >= quality_thr`` (also in the visualizations and in the
-    JSON files of ``pred_out_dir``).
+    JSON files of ``pred_out_dir``). ``bboxes`` and
+    ``whole_image_fallback`` work as in :class:`OKSNetPose2DInferencer`,
+    which runs the model.
 
     Example::
 
@@ -33,6 +35,9 @@ class OKSNetInferencer(MMPoseInferencer):
         ValueError: If the model's head has no OKS-net branch.
     """
 
+    preprocess_kwargs: set = MMPoseInferencer.preprocess_kwargs | {
+        'whole_image_fallback'
+    }
     forward_kwargs: set = MMPoseInferencer.forward_kwargs | {'quality_thr'}
 
     def __init__(self,
@@ -59,3 +64,13 @@ class OKSNetInferencer(MMPoseInferencer):
         it). Both share ``video_info``, so a video's predictions are still
         gathered for :meth:`_finalize_video_processing`."""
         return self.inferencer.postprocess(*args, **kwargs)
+
+    def __call__(self, *args, **kwargs) -> Iterator[dict]:
+        """:meth:`MMPoseInferencer.__call__` within the pose inferencer's
+        :meth:`~OKSNetPose2DInferencer.atomic_outputs`."""
+        with self.inferencer.atomic_outputs():
+            yield from super().__call__(*args, **kwargs)
+
+    def _finalize_video_processing(self, pred_out_dir: str = '') -> None:
+        """Delegated, as :meth:`postprocess` is."""
+        self.inferencer._finalize_video_processing(pred_out_dir)

@@ -1,9 +1,6 @@
 # Copyright (c) oksnet-mmpose contributors.
 """Predicted instances with their ``pose_quality``: the quality threshold and
 the per-instance dicts MMPose writes, with the predicted OKS added."""
-import json
-import os
-import os.path as osp
 from typing import List, Optional
 
 import numpy as np
@@ -83,25 +80,3 @@ def split_instances_with_quality(
             result['bbox_score'] = float(result['bbox_score'])
     return results
 
-
-def dump_json_atomic(obj, path: str) -> None:
-    """Write ``obj`` as JSON to ``path`` through a temporary file in the same
-    folder, so ``path`` is either absent or complete, never partial.
-
-    Args:
-        obj: A JSON-serializable object.
-        path (str): The file to write.
-    """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    # a hidden name in the same folder (os.replace is atomic within a file
-    # system); open() gives the file the usual permissions
-    tmp = osp.join(folder, f'.{osp.basename(path)}.{os.getpid()}.tmp')
-    try:
-        with open(tmp, 'w') as f:
-            json.dump(obj, f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
