@@ -8,7 +8,6 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 from mmpose.registry import KEYPOINT_CODECS
-from torch import Tensor
 
 from oksnet_mmpose.codecs import decode_keypoints_batched, decode_per_instance
 from .cost import interleaved_timing

@@ -91,7 +91,7 @@ def decode_megvii_heatmaps(heatmaps: Tensor, scale_factor: Sequence[float],
     then a quarter pixel towards the higher neighbour plus half a pixel,
     away from the border."""
     H, W = heatmaps.shape[-2:]
-    heatmaps = gaussian_blur(heatmaps, kernel_size)
+    heatmaps = gaussian_blur(heatmaps, kernel_size, exact_symmetry=True)
     keypoints, _ = get_heatmap_maximum(heatmaps)
     shifted = refine_keypoints(keypoints, heatmaps) + 0.5
     x, y = keypoints.unbind(-1)

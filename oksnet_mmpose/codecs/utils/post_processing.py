@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 _KERNELS: Dict[Tuple[int, torch.device], Tensor] = {}
+_MATRICES: Dict[Tuple[int, int, torch.device], Tensor] = {}
 
 
 def gaussian_kernel(size: int, device: torch.device) -> Tensor:
@@ -54,32 +55,66 @@ def _blur_2d(x: Tensor, kernel: Tensor, mode: str = 'constant') -> Tensor:
     return _blur_rows(x.transpose(-1, -2), kernel, mode).transpose(-1, -2)
 
 
-def _normalize_to_max(blurred: Tensor, origin_max: Tensor) -> Tensor:
-    """``blurred * (origin_max / max(blurred))`` per map, as MMPose does
-    (an all-zero map gives NaN there too)."""
-    blurred_max = blurred.flatten(-2).amax(-1)
-    return blurred * (origin_max / blurred_max)[..., None, None]
+def _blur_matrix(kernel: int, size: int, device: torch.device) -> Tensor:
+    """(size, size) matrix M with ``(x @ M)[j] = sum_i taps[i - j + r] *
+    x[i]``: the zero-padded blur along an axis as one matrix product."""
+    key = (kernel, size, torch.device(device))
+    if key not in _MATRICES:
+        taps = gaussian_kernel(kernel, device)
+        index = torch.arange(size, device=device)
+        offset = index[:, None] - index[None, :] + (kernel - 1) // 2
+        inside = (offset >= 0) & (offset < kernel)
+        _MATRICES[key] = torch.where(inside, taps[offset.clamp(0, kernel - 1)],
+                                     torch.zeros_like(taps[0]))
+    return _MATRICES[key]
 
 
-def gaussian_blur(heatmaps: Tensor, kernel: int = 11) -> Tensor:
-    """:func:`mmpose.codecs.utils.gaussian_blur` on (B, K, H, W): each map is
-    zero-padded, blurred (``cv2.GaussianBlur``, sigma from the kernel size)
-    and rescaled to its original maximum.
+def gaussian_blur_scale(heatmaps: Tensor,
+                        kernel: int = 11,
+                        exact_symmetry: bool = False) -> Tuple[Tensor, Tensor]:
+    """:func:`mmpose.codecs.utils.gaussian_blur` on (B, K, H, W), before its
+    last step: the blurred maps and the per-map scale (B, K), ``origin_max /
+    max(blurred)``, that MMPose multiplies them by (an all-zero map gives
+    NaN there too). The DARK steps read a few pixels only: they scale those.
 
-    MMPose's zero padding is as wide as the kernel's radius, so OpenCV's
-    border reflection never reaches the cropped result: a zero-padded blur
-    gives the same maps.
+    MMPose zero-pads each map as wide as the kernel's radius before
+    ``cv2.GaussianBlur`` (sigma from the kernel size), so OpenCV's border
+    reflection never reaches the cropped result: a zero-padded blur gives
+    the same maps. It is computed as two matrix products (fast on CPU and
+    GPU), equal to OpenCV's up to float32 rounding; with ``exact_symmetry``
+    it is summed as OpenCV's symmetric filters sum, so that mirrored pixels
+    stay exactly equal (see :func:`_blur_rows`), for a decode that compares
+    two neighbours (Megvii's).
     """
-    taps = gaussian_kernel(kernel, heatmaps.device).to(heatmaps.dtype)
-    origin_max = heatmaps.flatten(2).amax(-1)
-    return _normalize_to_max(_blur_2d(heatmaps, taps), origin_max)
+    H, W = heatmaps.shape[-2:]
+    if exact_symmetry:
+        taps = gaussian_kernel(kernel, heatmaps.device).to(heatmaps.dtype)
+        blurred = _blur_2d(heatmaps, taps)
+    else:
+        rows = _blur_matrix(kernel, W, heatmaps.device).to(heatmaps.dtype)
+        cols = _blur_matrix(kernel, H, heatmaps.device).to(heatmaps.dtype)
+        blurred = torch.matmul(cols.T, heatmaps @ rows)
+    scale = heatmaps.flatten(2).amax(-1) / blurred.flatten(2).amax(-1)
+    return blurred, scale
 
 
-def gaussian_blur1d(simcc: Tensor, kernel: int = 11) -> Tensor:
-    """:func:`mmpose.codecs.utils.gaussian_blur1d` on (B, K, Wx)."""
-    taps = gaussian_kernel(kernel, simcc.device).to(simcc.dtype)
-    blurred = _blur_rows(simcc, taps)
-    return blurred * (simcc.amax(-1) / blurred.amax(-1))[..., None]
+def gaussian_blur(heatmaps: Tensor,
+                  kernel: int = 11,
+                  exact_symmetry: bool = False) -> Tensor:
+    """:func:`mmpose.codecs.utils.gaussian_blur` on (B, K, H, W): blurred and
+    rescaled to each map's original maximum (see
+    :func:`gaussian_blur_scale`)."""
+    blurred, scale = gaussian_blur_scale(heatmaps, kernel, exact_symmetry)
+    return blurred * scale[..., None, None]
+
+
+def gaussian_blur1d_scale(simcc: Tensor,
+                          kernel: int = 11) -> Tuple[Tensor, Tensor]:
+    """:func:`mmpose.codecs.utils.gaussian_blur1d` on (B, K, Wx), before its
+    rescaling: the blurred vectors and the scale (B, K)."""
+    rows = _blur_matrix(kernel, simcc.shape[-1], simcc.device)
+    blurred = simcc @ rows.to(simcc.dtype)
+    return blurred, simcc.amax(-1) / blurred.amax(-1)
 
 
 def gaussian_blur_reflect(heatmaps: Tensor, kernel: int) -> Tensor:

@@ -7,7 +7,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .post_processing import gather_maps, gaussian_blur, gaussian_blur1d
+from .post_processing import (gather_maps, gaussian_blur1d_scale,
+                              gaussian_blur_scale)
 
 
 def refine_keypoints(keypoints: Tensor, heatmaps: Tensor) -> Tensor:
@@ -41,11 +42,13 @@ def refine_keypoints_dark(keypoints: Tensor, heatmaps: Tensor,
     float64, which differs from MMPose's by float32 rounding only.
     """
     H, W = heatmaps.shape[-2:]
-    heatmaps = gaussian_blur(heatmaps, blur_kernel_size).clamp(min=1e-10).log()
+    blurred, scale = gaussian_blur_scale(heatmaps, blur_kernel_size)
     x, y = keypoints.long().unbind(-1)
 
     def at(dx: int, dy: int) -> Tensor:
-        return gather_maps(heatmaps, x + dx, y + dy)
+        """The modulated map (blurred, rescaled, log) at (x + dx, y + dy)."""
+        value = gather_maps(blurred, x + dx, y + dy) * scale
+        return value.clamp(min=1e-10).log()
 
     h = at(0, 0)
     dx = 0.5 * (at(1, 0) - at(-1, 0))
@@ -78,15 +81,22 @@ def refine_keypoints_dark_udp(keypoints: Tensor, heatmaps: Tensor,
     keypoint; the same flat reads are done here.
     """
     B, K, H, W = heatmaps.shape
-    heatmaps = gaussian_blur(heatmaps, blur_kernel_size).clamp(1e-3, 50.).log()
-    padded = torch.nn.functional.pad(heatmaps, (1, 1, 1, 1), mode='replicate')
-    flat = padded.reshape(B, K * (H + 2) * (W + 2))
+    blurred, scale = gaussian_blur_scale(heatmaps, blur_kernel_size)
+    padded_size = (H + 2) * (W + 2)
     x, y = keypoints.long().unbind(-1)
-    index = x + 1 + (y + 1) * (W + 2) + (W + 2) * (H + 2) * torch.arange(
+    index = x + 1 + (y + 1) * (W + 2) + padded_size * torch.arange(
         K, device=x.device)
 
     def at(step: int) -> Tensor:
-        return flat.gather(-1, (index + step) % flat.shape[-1])
+        """The modulated map (blurred, rescaled, clipped, log, edge-padded)
+        at flat padded index ``index + step``."""
+        flat = (index + step) % (K * padded_size)
+        k = torch.div(flat, padded_size, rounding_mode='floor')
+        row = torch.div(flat % padded_size, W + 2, rounding_mode='floor')
+        row = (row - 1).clamp(0, H - 1)
+        col = (flat % (W + 2) - 1).clamp(0, W - 1)
+        value = blurred.flatten(1).gather(1, k * H * W + row * W + col)
+        return (value * scale.gather(1, k)).clamp(1e-3, 50.).log()
 
     i_, ix1, ix1_ = at(0), at(1), at(-1)
     iy1, iy1_ = at(W + 2), at(-W - 2)
@@ -116,13 +126,16 @@ def refine_simcc_dark(keypoints: Tensor, simcc: Tensor,
             last one; so does this).
         simcc (Tensor): The SimCC vectors of this axis (B, K, Wx).
     """
-    simcc = gaussian_blur1d(simcc, blur_kernel_size).clamp(1e-3, 50.).log()
-    simcc = torch.nn.functional.pad(simcc, (2, 2), mode='replicate')
+    blurred, scale = gaussian_blur1d_scale(simcc, blur_kernel_size)
+    Wx = simcc.shape[-1]
     px = (keypoints + 2.5).long()
 
     def at(step: int) -> Tensor:
-        return simcc.gather(-1, ((px + step) % simcc.shape[-1])[...,
-                                                                None])[..., 0]
+        """The modulated vector (blurred, rescaled, clipped, log, padded by
+        two edge bins) at padded bin ``px + step``."""
+        bins = ((px + step) % (Wx + 4) - 2).clamp(0, Wx - 1)
+        value = blurred.gather(-1, bins[..., None])[..., 0] * scale
+        return value.clamp(1e-3, 50.).log()
 
     dx0, dx1, dx_1, dx2, dx_2 = at(0), at(1), at(-1), at(2), at(-2)
     dx = 0.5 * (dx1 - dx_1)
