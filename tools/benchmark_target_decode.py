@@ -72,8 +72,10 @@ def main(argv=None):
                 'wall time' if on_cuda else
                 f'CPU, {torch.get_num_threads()} thread(s), process CPU '
                 f'time, load average {os.getloadavg()[0]:.1f}')
+        pairs = [row[v]['repeats'] for row in rows
+                 for v in ('batched', 'per_instance')]
         print(f'\n{device} ({name}), torch {torch.__version__}, '
-              f'{rows[0]["batched"]["repeats"]}+ pairs per variant\n')
+              f'{min(pairs)}-{max(pairs)} pairs per variant\n')
         print(format_target_decode_table(rows, args.batch_size))
 
 
