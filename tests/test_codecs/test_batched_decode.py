@@ -146,7 +146,8 @@ def _random(codec, rng, batch=6):
 
 def _coco_poses(input_size):
     """The annotated people of the sample images, their box mapped onto the
-    model input (plus one pose on the input's border)."""
+    model input, after a first pose with keypoints on and near the input's
+    border."""
     with open(SAMPLE_ANN) as f:
         annotations = json.load(f)['annotations']
     keypoints, visible = [], []
@@ -161,15 +162,15 @@ def _coco_poses(input_size):
     border = np.array(keypoints[0])
     border[:6, 0] = [0, 1, 3, input_size[0] - 1, input_size[0] - 2, 0.4]
     border[6:12, 1] = [0, 2, input_size[1] - 1, input_size[1] - 3, 5, 0.2]
-    keypoints.append(border)
-    visible.append(np.ones(17, dtype=np.float32))
+    keypoints.insert(0, border)
+    visible.insert(0, np.ones(17, dtype=np.float32))
     return np.stack(keypoints), np.stack(visible)
 
 
 def _realistic(codec, rng):
     """The codec's own encoding of the COCO sample poses (invisible
-    keypoints give empty maps), the first ones exact, the rest with noise
-    of 5 % of the peak."""
+    keypoints give empty maps), the first two (the border pose and a real
+    one) exact, the rest with noise of 5 % of the peak."""
     keypoints, visible = _coco_poses(np.array(codec.input_size))
     if type(codec).__name__ == 'RegressionLabel':
         encoded = np.stack([
@@ -229,7 +230,7 @@ def test_batched_decode_equals_codec_decode(name, maps):
     """Within 1e-3 px of the codec's decode; where the codec's own result
     moves under a one-ulp change of its input (the blurred codecs on noise:
     the OpenCV blur and ours round differently, by a few ulps), within 10
-    times that movement. The noise-free maps of real poses (the first two
+    times that movement. The noise-free encoded poses (the first two
     realistic samples) are held to 1e-3 px throughout."""
     codec = _codec(name)
     assert has_batched_decode(codec)
