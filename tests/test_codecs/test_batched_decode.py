@@ -133,8 +133,9 @@ def _random(codec, rng, batch=6):
     for shape in shapes:
         e = rng.random(shape).astype(np.float32)
         e[1] = rng.normal(size=shape[1:])
-        e[2, :3] = 0
-        e[2, 3:5] = -rng.random(e[2, 3:5].shape)
+        # invalid maxima; UDP reads past keypoint 0's map (wraps around)
+        e[2, 0:2] = -rng.random(e[2, 0:2].shape)
+        e[2, 2:4] = 0
         for k, i in enumerate([0, 1, 2, -3, -2, -1]):
             e[3, k, ..., i] = 2.  # a line of maxima: the first one counts
             if e.ndim == 4:
