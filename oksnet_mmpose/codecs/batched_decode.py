@@ -64,6 +64,10 @@ def decode_udp_heatmaps(heatmaps: Tensor,
         keypoints = refine_keypoints_dark_udp(keypoints, heatmaps,
                                               blur_kernel_size)
     elif heatmap_type == 'combined':
+        if heatmaps.shape[1] % 3:
+            raise ValueError(
+                "UDPHeatmap(heatmap_type='combined'): expected 3 maps per "
+                f'keypoint, got {heatmaps.shape[1]} channels')
         B, K = heatmaps.shape[0], heatmaps.shape[1] // 3
         cls_heatmaps = gaussian_blur_reflect(heatmaps[:, 0::3],
                                              2 * blur_kernel_size + 1)
