@@ -23,6 +23,7 @@ for _name, (_module, _minimum, _maximum) in _REQUIRED.items():
             f'oksnet_mmpose needs {_minimum} <= {_name} < {_maximum}, found '
             f'{_name}=={_module.__version__}; see requirements/mminstall.txt')
 
+from .codecs import *  # noqa: F401,F403,E402
 from .datasets import *  # noqa: F401,F403,E402
 from .engine import *  # noqa: F401,F403,E402
 from .evaluation import *  # noqa: F401,F403,E402

@@ -2,9 +2,6 @@
 from .oks_net import OKSNet
 from .oksnet_cpm_head import OKSNetCPMHead
 from .oksnet_head import OKSNetHead
-from .pose_quality_mixin import PoseQualityMixin, decode_msra_heatmaps
+from .pose_quality_mixin import PoseQualityMixin
 
-__all__ = [
-    'OKSNet', 'OKSNetHead', 'OKSNetCPMHead', 'PoseQualityMixin',
-    'decode_msra_heatmaps'
-]
+__all__ = ['OKSNet', 'OKSNetHead', 'OKSNetCPMHead', 'PoseQualityMixin']

@@ -1,57 +1,17 @@
 # Copyright (c) oksnet-mmpose contributors.
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.structures import PixelData
-from mmpose.codecs import MSRAHeatmap
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.models.utils.tta import flip_heatmaps
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptSampleList, Predictions
 from torch import Tensor, nn
 
+from oksnet_mmpose.codecs import decode_keypoints_batched
 from oksnet_mmpose.evaluation.functional import compute_oks
-
-
-def decode_msra_heatmaps(heatmaps: Tensor,
-                         scale_factor: Sequence[float]) -> Tensor:
-    """Batched torch version of :meth:`MSRAHeatmap.decode` with
-    ``unbiased=False``: arg-max, a quarter-pixel shift towards the higher
-    neighbour, then the heatmap-to-input scale. Gives the same keypoints as
-    the codec (which loops over instances and keypoints in numpy).
-
-    Args:
-        heatmaps (Tensor): Heatmaps in shape (B, K, H, W).
-        scale_factor (Sequence[float]): The codec's ``scale_factor`` (x, y).
-
-    Returns:
-        Tensor: Keypoints in the input image space, shape (B, K, 2).
-    """
-    B, K, H, W = heatmaps.shape
-    values, index = heatmaps.flatten(2).max(dim=-1)
-    x = (index % W).long()
-    y = torch.div(index, W, rounding_mode='floor').long()
-    # The codec marks non-positive maxima with location -1 and skips their
-    # refinement (``get_heatmap_maximum``); the same bounds as
-    # ``refine_keypoints`` (note ``1 < x``) decide where a shift is taken.
-    valid = values > 0
-    x = torch.where(valid, x, torch.full_like(x, -1))
-    y = torch.where(valid, y, torch.full_like(y, -1))
-
-    def at(xs: Tensor, ys: Tensor) -> Tensor:
-        flat = (ys.clamp(0, H - 1) * W + xs.clamp(0, W - 1)).unsqueeze(-1)
-        return heatmaps.flatten(2).gather(-1, flat).squeeze(-1)
-
-    dx = at(x + 1, y) - at(x - 1, y)
-    dy = at(x, y + 1) - at(x, y - 1)
-    dx = torch.where((1 < x) & (x < W - 1) & (0 < y) & (y < H), dx,
-                     torch.zeros_like(dx))
-    dy = torch.where((1 < y) & (y < H - 1) & (0 < x) & (x < W), dy,
-                     torch.zeros_like(dy))
-    keypoints = torch.stack([x, y], dim=-1).to(heatmaps.dtype)
-    keypoints = keypoints + torch.stack([dx.sign(), dy.sign()], -1) * 0.25
-    return keypoints * keypoints.new_tensor(np.asarray(scale_factor))
 
 
 class PoseQualityMixin:
@@ -100,22 +60,12 @@ class PoseQualityMixin:
 
     def decode_keypoints(self, heatmaps: Tensor) -> Tensor:
         """Decode keypoints (input image space) from a batch of heatmaps with
-        the test-time codec, without gradient.
-
-        The plain MSRA codec (the stock HRNet, SimpleBaseline and Hourglass
-        recipes) is decoded batched on the heatmaps' device; other codecs
-        (UDP, DARK, ...) go through the codec's own per-instance ``decode``.
-        """
+        the test-time codec, without gradient, batched on the heatmaps'
+        device (see :func:`decode_keypoints_batched`)."""
         if self.decoder is None:
             raise ValueError(f'{type(self).__name__} needs a `decoder` to '
                              'compute the OKS targets')
-        if type(self.decoder) is MSRAHeatmap and not self.decoder.unbiased:
-            return decode_msra_heatmaps(heatmaps, self.decoder.scale_factor)
-        keypoints = [
-            self.decoder.decode(hm)[0][0]
-            for hm in heatmaps.detach().cpu().float().numpy()
-        ]
-        return heatmaps.new_tensor(np.stack(keypoints)[..., :2])
+        return decode_keypoints_batched(self.decoder, heatmaps)
 
     @torch.no_grad()
     def get_oks_targets(self, heatmaps: Tensor,
