@@ -13,11 +13,13 @@ import pytest
 
 from .oksnet_head_cases import FAMILIES, get_oks_packed_inputs
 
-NO_DECODER = (ValueError, r'model\.head\.decoder', 'builds the head without `decoder`, then calls loss(): the '
+# documented difference: (error, message pattern, why)
+NO_DECODER = (ValueError, r'model\.head\.decoder',
+              'builds the head without `decoder`, then calls loss(): the '
               "OKS-net target is the OKS of the pose the head's codec "
-              'decodes, so training needs `decoder` (a clear error names '
-              '`model.head.decoder`)')
-STRICT_LOAD = (RuntimeError, r'Missing key\(s\).*"oks_net\.', 'loads a stock state dict with strict=True: an OKS-net head '
+              'decodes, so training needs `decoder`')
+STRICT_LOAD = (RuntimeError, r'Missing key\(s\).*"oks_net\.',
+               'loads a stock state dict with strict=True: an OKS-net head '
                'also has the oks_net.* parameters; stock checkpoints load '
                'with strict=False (as MMEngine loads them) with only those '
                'missing')
