@@ -40,9 +40,30 @@ def test_channel_attention_reweights_channels():
 
 def test_wrong_feature_shape_is_named():
     branch = OKSNet(in_channels=32, feature_size=(48, 64))
-    with pytest.raises(ValueError, match='32 channels and size'):
+    with pytest.raises(ValueError, match='32 channels, got shape'):
         branch(torch.randn(1, 17, 64, 48))
     with pytest.raises(ValueError, match='unknown attention'):
         OKSNet(in_channels=32, feature_size=(48, 64), attention='se')
     with pytest.raises(ValueError, match='unknown structure'):
         OKSNet(in_channels=32, feature_size=(48, 64), structure='mlp')
+
+
+def test_other_feature_sizes_are_pooled_to_the_grid():
+    """At ``feature_size`` nothing is pooled (the paper's geometry); another
+    size is average-pooled to the same grid after down-sampling."""
+    torch.manual_seed(0)
+    branch = OKSNet(in_channels=8, feature_size=(48, 64)).eval()
+    assert branch.grid_size == (6, 8)
+    x = torch.rand(2, 8, 64, 48)
+    with torch.no_grad():
+        unpooled = torch.sigmoid(
+            branch.fc(branch.downsample(branch.attention(x)))).squeeze(1)
+        assert torch.equal(branch(x), unpooled)
+        larger = torch.rand(2, 8, 128, 96)
+        pooled = torch.nn.functional.adaptive_avg_pool2d(
+            branch.downsample(branch.attention(larger)), (8, 6))
+        assert torch.equal(branch(larger),
+                           torch.sigmoid(branch.fc(pooled)).squeeze(1))
+        assert branch(torch.rand(2, 8, 8, 6)).shape == (2, )
+    # size unknown (a head without decoder): the 256x192 COCO grid
+    assert OKSNet(in_channels=8).grid_size == (6, 8)

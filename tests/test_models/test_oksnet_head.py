@@ -129,8 +129,12 @@ def test_bad_inputs_get_clear_errors():
     with pytest.raises(KeyError, match='PackOKSPoseInputs'):
         head.get_oks_targets(torch.rand(1, 17, 64, 48), samples)
 
-    with pytest.raises(ValueError, match='out_channels=16'):
-        _head(out_channels=16)
+    # 16 keypoints vs COCO's 17 sigmas: named at the first OKS target
+    # (the stock head builds with any out_channels)
+    head = _head(out_channels=16)
+    samples = [_sample(np.zeros((16, 2)), np.ones(16), 100.)]
+    with pytest.raises(ValueError, match='16 keypoints.*17 sigmas'):
+        head.get_oks_targets(torch.rand(1, 16, 64, 48), samples)
 
 
 def test_all_zero_heatmaps_give_finite_targets():

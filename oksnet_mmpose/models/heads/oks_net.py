@@ -1,8 +1,9 @@
 # Copyright (c) oksnet-mmpose contributors.
 import math
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from mmpose.models.backbones.resnet import BasicBlock
@@ -54,10 +55,19 @@ class OKSNet(BaseModule):
     attention -> 3 x (conv k3 stride 2, ``conv_channels``, BN, ReLU) ->
     flatten -> FC ``fc_channels`` -> FC ``fc_channels`` -> FC 1 -> sigmoid.
 
+    The first FC layer reads a fixed grid: the down-sampled ``feature_size``.
+    A pose feature of another size (a head fed other feature sizes than its
+    config's, or built without a decoder) is adaptively average-pooled to
+    that grid after down-sampling, as the fully convolutional heatmap layer
+    it sits beside accepts any size. At ``feature_size`` nothing is pooled:
+    the paper's geometry.
+
     Args:
         in_channels (int): Channels of the pose feature.
-        feature_size (Sequence[int]): Size ``(w, h)`` of the pose feature
-            (the heatmap size), which fixes the first FC layer's input.
+        feature_size (Sequence[int], optional): Size ``(w, h)`` of the pose
+            feature (the heatmap size), which fixes the first FC layer's
+            input. ``None`` (size unknown): the grid of the paper's 256x192
+            COCO geometry, ``(48, 64)``. Defaults to ``None``.
         attention (str): ``'channel'`` (paper), ``'spatial'`` or ``'none'``
             (ablation of Tab. VII). Defaults to ``'channel'``.
         structure (str): Down-sampling structure: ``'conv'`` (paper),
@@ -70,9 +80,12 @@ class OKSNet(BaseModule):
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
+    # the heatmap size of the 256x192 COCO configs the paper uses
+    default_feature_size = (48, 64)
+
     def __init__(self,
                  in_channels: int,
-                 feature_size: Sequence[int],
+                 feature_size: Optional[Sequence[int]] = None,
                  attention: str = 'channel',
                  structure: str = 'conv',
                  num_downsamples: int = 3,
@@ -129,10 +142,13 @@ class OKSNet(BaseModule):
                              "expected 'conv', 'maxpool' or 'residual'")
 
         self.in_channels = in_channels
-        self.feature_size = tuple(feature_size)
+        self.feature_size = None if feature_size is None else tuple(
+            feature_size)
         # every down-sampling structure maps a side of n pixels to
         # ceil(n / 2**num_downsamples)
-        w, h = (math.ceil(s / 2**num_downsamples) for s in feature_size)
+        w, h = (math.ceil(s / 2**num_downsamples)
+                for s in (feature_size or self.default_feature_size))
+        self.grid_size = (w, h)
         self.fc = nn.Sequential(
             nn.Flatten(),
             nn.Linear(out_channels * w * h, fc_channels),
@@ -146,24 +162,26 @@ class OKSNet(BaseModule):
         """Predict the OKS of each pose.
 
         Args:
-            pose_feature (Tensor): The feature the heatmap layer reads, in
-                shape (B, C, H, W) with (W, H) = ``feature_size``.
+            pose_feature (Tensor): The feature the keypoint layer reads, in
+                shape (B, C, H, W); any (W, H), ``feature_size`` for the
+                paper's geometry.
 
         Returns:
             Tensor: Predicted OKS in [0, 1], shape (B, ).
         """
-        # the check is eager-only: an ONNX trace fixes the shape anyway and
+        # the checks are eager-only: an ONNX trace fixes the shape anyway and
         # would warn that the comparison is frozen into the graph
-        if not torch.jit.is_tracing() and (
-                pose_feature.shape[1] != self.in_channels
-                or tuple(pose_feature.shape[:1:-1]) != self.feature_size):
+        tracing = torch.jit.is_tracing()
+        if not tracing and pose_feature.shape[1] != self.in_channels:
             raise ValueError(
-                'OKSNet expects a pose feature with '
-                f'{self.in_channels} channels and size (w, h) = '
-                f'{self.feature_size}, got shape {tuple(pose_feature.shape)}')
+                f'OKSNet expects a pose feature with {self.in_channels} '
+                f'channels, got shape {tuple(pose_feature.shape)}')
         x = self.attention(pose_feature)
         x = self.downsample(x)
+        if not tracing and tuple(x.shape[:1:-1]) != self.grid_size:
+            x = F.adaptive_avg_pool2d(x, self.grid_size[::-1])
         return torch.sigmoid(self.fc(x)).squeeze(1)
 
     def extra_repr(self) -> str:
-        return f'feature_size={self.feature_size}'
+        return (f'feature_size={self.feature_size}, '
+                f'grid_size={self.grid_size}')
