@@ -145,6 +145,11 @@ def main(argv=None):
                                              group_configs_by_architecture,
                                              point_train_data_at, row_sort_key,
                                              save_results)
+    from oksnet_mmpose.utils import check_output_dir
+    try:  # before the minutes of measuring, not after
+        check_output_dir(args.out_dir, '--out-dir')
+    except ValueError as err:
+        sys.exit(f'benchmark_cost: {err}')
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     load_before = os.getloadavg()

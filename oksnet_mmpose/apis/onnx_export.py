@@ -25,6 +25,8 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from mmpose.apis import init_model
 from torch import Tensor, nn
 
+from ..utils import atomic_path, check_output_file
+
 INPUT_NAME = 'input'
 OUTPUT_NAMES = ('heatmaps', 'quality')
 DEFAULT_OPSET = 17
@@ -284,6 +286,7 @@ def export_onnx(config: Union[str, Config],
             f'opset {opset} is not supported: torch {torch.__version__}\'s '
             f'TorchScript exporter takes opsets {MIN_OPSET} to '
             f'{MAX_OPSET or "its newest"}')
+    check_output_file(out_file, 'out_file')
     wrapper = init_export_model(config, checkpoint, cfg_options)
     input_size = input_size or wrapper.input_size
     if input_size is None:
@@ -302,30 +305,21 @@ def export_onnx(config: Union[str, Config],
         for name in (INPUT_NAME, ) + OUTPUT_NAMES
     } if dynamic_batch else None
 
-    out_dir = osp.dirname(osp.abspath(out_file))
-    os.makedirs(out_dir, exist_ok=True)
-    tmp_file = osp.join(out_dir,
-                        f'.{osp.basename(out_file)}.{os.getpid()}.tmp')
-    try:
-        with torch.no_grad():
-            torch.onnx.export(
-                wrapper, (dummy, ),
-                tmp_file,
-                dynamo=False,
-                input_names=[INPUT_NAME],
-                output_names=list(OUTPUT_NAMES),
-                dynamic_axes=dynamic_axes,
-                opset_version=opset,
-                do_constant_folding=True)
+    with atomic_path(out_file) as tmp_file, torch.no_grad():
+        torch.onnx.export(
+            wrapper, (dummy, ),
+            tmp_file,
+            dynamo=False,
+            input_names=[INPUT_NAME],
+            output_names=list(OUTPUT_NAMES),
+            dynamic_axes=dynamic_axes,
+            opset_version=opset,
+            do_constant_folding=True)
         onnx_model = onnx.load(tmp_file)
         onnx.helper.set_model_props(
             onnx_model, export_metadata(wrapper.pose_model, input_size))
         onnx.save(onnx_model, tmp_file)
         onnx.checker.check_model(tmp_file)
-        os.replace(tmp_file, out_file)
-    finally:
-        if osp.exists(tmp_file):
-            os.remove(tmp_file)
     return wrapper
 
 

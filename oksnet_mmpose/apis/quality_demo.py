@@ -45,6 +45,7 @@ from mmpose.apis import inference_topdown, init_model
 from mmpose.registry import VISUALIZERS
 from mmpose.structures import PoseDataSample, merge_data_samples
 
+from ..utils import check_output_dir
 from .person_boxes import (BoxesFileBoxes, DetectorBoxes, PersonBoxSource,
                            WholeImageBoxes)
 from .pose_quality_results import (check_quality_thr, dump_json_atomic,
@@ -467,6 +468,7 @@ def run_quality_demo(input_path: str,
     """
     kind, paths = list_demo_inputs(input_path)
     check_quality_thr(quality_thr)
+    check_output_dir(out_dir, '--out-dir')
     if det_config is not None and boxes_file is not None:
         raise ValueError('give a detector or a boxes file, not both')
     if det_config is not None:
