@@ -8,13 +8,12 @@ import os
 import os.path as osp
 
 import pytest
-import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 from mmpose.apis import inference_topdown, init_model
 
 from oksnet_mmpose.apis import OKSNetInferencer
-from tests.conftest import SAMPLE_ROOT, load_tool
+from tests.conftest import SAMPLE_ROOT, load_tool, save_stock_layout
 
 IMAGE = osp.join(SAMPLE_ROOT, 'val2017', '000000196141.jpg')
 REFUSED = 'the loaded checkpoint lacks'
@@ -26,14 +25,8 @@ def stock_layout(trained_oksnet, tmp_path_factory):
     """The trained checkpoint without `head.oks_net.*` (the layout of a
     stock MMPose checkpoint), and the config with the opt-in set."""
     tmp = tmp_path_factory.mktemp('stock_layout')
-    checkpoint = torch.load(trained_oksnet.checkpoint, weights_only=True)
-    checkpoint['state_dict'] = {
-        k: v
-        for k, v in checkpoint['state_dict'].items()
-        if not k.startswith('head.oks_net.')
-    }
-    stock = str(tmp / 'stock_layout.pth')
-    torch.save(checkpoint, stock)
+    stock = save_stock_layout(trained_oksnet.checkpoint,
+                              str(tmp / 'stock_layout.pth'))
     cfg = Config.fromfile(trained_oksnet.config)
     cfg.model.test_cfg.allow_untrained_oks_net = True
     opt_in_config = str(tmp / 'opt_in.py')

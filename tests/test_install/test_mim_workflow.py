@@ -10,11 +10,9 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
-import oksnet_mmpose  # noqa: F401 (checkpoint globals for weights_only)
-
-from tests.conftest import REPO_ROOT, SAMPLE_ANN, SAMPLE_ROOT
+from tests.conftest import (REPO_ROOT, SAMPLE_ANN, SAMPLE_ROOT,
+                            save_stock_layout)
 
 MIM = shutil.which('mim') or osp.join(osp.dirname(sys.executable), 'mim')
 
@@ -83,14 +81,8 @@ def test_mim_train_test_resume(tmp_path):
 
     # a checkpoint without the branch (a stock MMPose one) is refused
     # before any result is written
-    state = torch.load(checkpoint, weights_only=True)
-    state['state_dict'] = {
-        k: v
-        for k, v in state['state_dict'].items()
-        if not k.startswith('head.oks_net.')
-    }
-    stock_layout = str(tmp_path / 'stock_layout.pth')
-    torch.save(state, stock_layout)
+    stock_layout = save_stock_layout(checkpoint,
+                                     str(tmp_path / 'stock_layout.pth'))
     prefix = tmp_path / 'refused' / 'results'
     refused_out = _mim('test', 'mmpose', config, '--checkpoint',
                        stock_layout, '--gpus', '0', '--work-dir',

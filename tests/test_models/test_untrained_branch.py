@@ -10,6 +10,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.runner.checkpoint import load_checkpoint
 from mmpose.registry import DATASETS
 
+from tests.conftest import without_oks_net
 from tests.test_engine.tiny_model import (build_tiny_model_and_batches,
                                           tiny_config)
 
@@ -31,13 +32,6 @@ def _predict(model, batch):
         return model.test_step(batch)
 
 
-def _stock_layout(state_dict):
-    return {
-        k: v
-        for k, v in state_dict.items() if not k.startswith('head.oks_net.')
-    }
-
-
 def test_states_of_the_branch(model_and_batches, tmp_path):
     model, train_batch, batch = model_and_batches
     head = model.head
@@ -52,7 +46,7 @@ def test_states_of_the_branch(model_and_batches, tmp_path):
     quality = _predict(model, batch)[0].pred_instances.pose_quality
 
     # torch's load_state_dict without the branch: refused, with the fix
-    model.load_state_dict(_stock_layout(full), strict=False)
+    model.load_state_dict(without_oks_net(full), strict=False)
     with pytest.raises(ValueError,
                        match=REFUSED.format(num_branch, num_branch)) as err:
         _predict(model, batch)
@@ -69,7 +63,7 @@ def test_states_of_the_branch(model_and_batches, tmp_path):
 
     # MMEngine's load_checkpoint (init_model, inferencers, Runner) too
     stock_file, full_file = tmp_path / 'stock.pth', tmp_path / 'full.pth'
-    torch.save({'state_dict': _stock_layout(full)}, stock_file)
+    torch.save({'state_dict': without_oks_net(full)}, stock_file)
     torch.save({'state_dict': full}, full_file)
     load_checkpoint(model, str(full_file))
     _predict(model, batch)
