@@ -56,6 +56,27 @@ def sample_config(config: str, work_dir: str = None, gt_boxes: bool = True,
     return cfg
 
 
+def without_oks_net(state_dict: dict) -> dict:
+    """A state dict without the OKS-net branch: what a stock MMPose
+    checkpoint holds for an OKS-net config."""
+    return {
+        k: v
+        for k, v in state_dict.items() if not k.startswith('head.oks_net.')
+    }
+
+
+def save_stock_layout(checkpoint: str, out: str) -> str:
+    """Save ``checkpoint`` (an MMEngine checkpoint) without its OKS-net
+    branch weights to ``out``; returns ``out``."""
+    import torch
+
+    import oksnet_mmpose  # noqa: F401 (checkpoint globals, weights_only)
+    state = torch.load(checkpoint, weights_only=True)
+    state['state_dict'] = without_oks_net(state['state_dict'])
+    torch.save(state, out)
+    return out
+
+
 @pytest.fixture(scope='session')
 def coco_sample():
     """The sample annotations loaded in xtcocotools."""

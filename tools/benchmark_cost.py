@@ -41,6 +41,7 @@ from mmpose.registry import MODELS
 from torch import nn
 
 from oksnet_mmpose.analysis.complexity import model_complexity
+from oksnet_mmpose.utils import check_output_dir
 
 # a tool finds the checkout it lives in; its helper modules sit beside it
 # (tools/ is not a package: put it on the path when imported by the tests)
@@ -318,6 +319,10 @@ def cpu_name():
 
 def main(argv=None):
     args = parse_args(argv)
+    try:  # before the minutes of measuring, not after
+        check_output_dir(args.out_dir, '--out-dir')
+    except ValueError as err:
+        sys.exit(f'benchmark_cost: {err}')
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     load_before = os.getloadavg()

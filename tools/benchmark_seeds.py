@@ -19,6 +19,7 @@ import numpy as np
 
 from oksnet_mmpose.analysis.keypoint_eval import AP_NAMES
 from oksnet_mmpose.apis.synthetic_benchmark import MainJobError, run_main_job
+from oksnet_mmpose.utils import check_output_file, write_text_atomic
 
 
 def parse_args(argv=None):
@@ -65,6 +66,12 @@ def table(runs):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.out:
+        try:  # before the hours of training, not after
+            check_output_file(args.out, '--out')
+        except ValueError as err:
+            print(f'[seeds] {err}', file=sys.stderr)
+            return 1
     runs = []
     for seed in args.seeds:
         print(f'[seeds] seed {seed} ...', flush=True)
@@ -81,8 +88,7 @@ def main(argv=None):
               table(runs))
     print(result)
     if args.out:
-        with open(args.out, 'w') as f:
-            f.write(result + '\n')
+        write_text_atomic(result + '\n', args.out)
     return 0
 
 

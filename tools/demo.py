@@ -224,6 +224,7 @@ def run(args: argparse.Namespace) -> Tuple[str, List[dict], List[str]]:
     """
     kind, paths = list_inputs(args.input)
     check_quality_thr(args.quality_thr)
+    check_output_dir(args.out_dir, '--out-dir')
     if args.boxes is not None and kind == 'video':
         raise ValueError(f'a boxes file names images; for the video '
                          f'{args.input} use a detector or the whole image')

@@ -12,7 +12,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-from ..utils import dump_json_atomic, write_text_atomic
+from ..utils import check_output_dir, dump_json_atomic, write_text_atomic
 from .calibration import (expected_calibration_error, plot_reliability,
                           reliability_bins)
 from .keypoint_eval import (OKS_THRESHOLDS, KeypointEvaluator, ap_at_oks,
@@ -89,6 +89,9 @@ def analyze_quality(ann_file: str,
     """
     from xtcocotools.coco import COCO
     start = time.time()
+    if out_dir is not None:
+        # before the analysis, not after it
+        check_output_dir(out_dir, 'out_dir')
     poses = load_results(ann_file, results_file)
     with contextlib.redirect_stdout(io.StringIO()):
         coco = COCO(ann_file)

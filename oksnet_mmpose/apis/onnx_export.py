@@ -25,7 +25,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from mmpose.apis import init_model
 from torch import Tensor, nn
 
-from ..utils import atomic_path
+from ..utils import atomic_path, check_output_file
 
 INPUT_NAME = 'input'
 OUTPUT_NAMES = ('heatmaps', 'quality')
@@ -286,6 +286,7 @@ def export_onnx(config: Union[str, Config],
             f'opset {opset} is not supported: torch {torch.__version__}\'s '
             f'TorchScript exporter takes opsets {MIN_OPSET} to '
             f'{MAX_OPSET or "its newest"}')
+    check_output_file(out_file, 'out_file')
     wrapper = init_export_model(config, checkpoint, cfg_options)
     input_size = input_size or wrapper.input_size
     if input_size is None:
@@ -304,17 +305,16 @@ def export_onnx(config: Union[str, Config],
         for name in (INPUT_NAME, ) + OUTPUT_NAMES
     } if dynamic_batch else None
 
-    with atomic_path(out_file) as tmp_file:
-        with torch.no_grad():
-            torch.onnx.export(
-                wrapper, (dummy, ),
-                tmp_file,
-                dynamo=False,
-                input_names=[INPUT_NAME],
-                output_names=list(OUTPUT_NAMES),
-                dynamic_axes=dynamic_axes,
-                opset_version=opset,
-                do_constant_folding=True)
+    with atomic_path(out_file) as tmp_file, torch.no_grad():
+        torch.onnx.export(
+            wrapper, (dummy, ),
+            tmp_file,
+            dynamo=False,
+            input_names=[INPUT_NAME],
+            output_names=list(OUTPUT_NAMES),
+            dynamic_axes=dynamic_axes,
+            opset_version=opset,
+            do_constant_folding=True)
         onnx_model = onnx.load(tmp_file)
         onnx.helper.set_model_props(
             onnx_model, export_metadata(wrapper.pose_model, input_size))

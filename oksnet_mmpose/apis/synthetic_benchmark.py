@@ -22,6 +22,7 @@ from oksnet_mmpose.analysis.analyze import analyze_quality
 from oksnet_mmpose.analysis.keypoint_eval import AP_NAMES
 from oksnet_mmpose.analysis.quality_analysis import gap_closed
 from oksnet_mmpose.datasets.synthetic_people import generate_synthetic_coco
+from oksnet_mmpose.utils import check_output_dir
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'synthetic',
@@ -134,6 +135,11 @@ def run_main_job(work_dir: str,
         box APs under ``'detector_boxes'`` of ``summary_det.json``.
     """
     work_dir, data_dir = osp.abspath(work_dir), osp.abspath(data_dir)
+    for path, what in ((work_dir, 'work dir'), (data_dir, 'data dir')):
+        try:
+            check_output_dir(path, what)
+        except ValueError as err:
+            raise MainJobError(str(err)) from None
     state = dict(config=osp.abspath(config),
                  seed=seed,
                  data_dir=data_dir,

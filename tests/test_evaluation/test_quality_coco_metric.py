@@ -154,3 +154,59 @@ def test_keypoint_converters_are_refused():
         QualityCocoMetric(
             ann_file=SAMPLE_ANN,
             pred_converter=dict(num_keypoints=17, mapping=[(0, 0)]))
+
+
+def test_non_finite_detection_score_is_named(coco_sample, tmp_path):
+    samples = _gt_box_samples(coco_sample, np.random.default_rng(4))
+    for i, s in enumerate(samples):
+        del s['raw_ann_info']  # detector boxes
+        s['id'] = i
+        s['img_path'] = f'val2017/{s["img_id"]:012d}.jpg'
+    samples[3]['pred_instances']['bbox_scores'] = np.array([np.nan])
+    metric = _metric(QualityCocoMetric, tmp_path, 'nan_score')
+    metric.process([], samples[:3])
+    with pytest.raises(ValueError) as err:
+        metric.process([], samples[3:])
+    message = str(err.value)
+    img_id = samples[3]['img_id']
+    assert (f'QualityCocoMetric: image {img_id} (val2017/{img_id:012d}.jpg)'
+            ', detection 3: `bbox_scores` has 1 non-finite value(s)'
+            ) in message
+    assert 'test_dataloader.dataset.bbox_file' in message
+    assert not osp.exists(tmp_path / 'nan_score.keypoints.json')
+
+
+def test_non_finite_pose_quality_is_named(coco_sample, tmp_path):
+    samples = _gt_box_samples(coco_sample, np.random.default_rng(5))
+    samples[2]['pred_instances']['pose_quality'] = np.array([np.inf])
+    metric = _metric(QualityCocoMetric, tmp_path, 'inf_quality')
+    with pytest.raises(ValueError,
+                       match=rf'image {samples[2]["img_id"]} .*annotation '
+                       rf'{samples[2]["id"]}: `pose_quality` has 1 '
+                       'non-finite value'):
+        metric.process([], samples)
+
+
+def test_non_finite_annotation_in_ann_file_is_refused_at_construction(
+        tmp_path):
+    with open(SAMPLE_ANN) as f:
+        data = json.load(f)
+    ann = data['annotations'][2]
+    ann['area'] = float('nan')
+    ann_file = tmp_path / 'nan_area.json'
+    ann_file.write_text(json.dumps(data))
+    with pytest.raises(ValueError,
+                       match=rf'ann_file {ann_file}, annotation {ann["id"]} '
+                       rf'of image {ann["image_id"]}: `area` has 1 '
+                       'non-finite'):
+        QualityCocoMetric(ann_file=str(ann_file))
+
+
+def test_outfile_prefix_under_a_file_is_refused_at_construction(tmp_path):
+    a_file = tmp_path / 'a_file'
+    a_file.write_text('')
+    with pytest.raises(ValueError,
+                       match=rf'outfile_prefix {a_file}/results\.keypoints'
+                       rf'\.json: {a_file} is a file, not a folder'):
+        QualityCocoMetric(ann_file=SAMPLE_ANN,
+                          outfile_prefix=str(a_file / 'results'))

@@ -11,7 +11,8 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO_ROOT, SAMPLE_ANN, SAMPLE_ROOT
+from tests.conftest import (REPO_ROOT, SAMPLE_ANN, SAMPLE_ROOT,
+                            save_stock_layout)
 
 MIM = shutil.which('mim') or osp.join(osp.dirname(sys.executable), 'mim')
 
@@ -39,7 +40,7 @@ def _sample_options(max_epochs):
     return options
 
 
-def _mim(*args):
+def _mim(*args, expect_ok=True):
     proc = subprocess.run([MIM, *args],
                           cwd=REPO_ROOT,
                           capture_output=True,
@@ -47,7 +48,7 @@ def _mim(*args):
                           timeout=900,
                           env=dict(os.environ, PYTHONWARNINGS='ignore'))
     output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-4000:]
+    assert (proc.returncode == 0) == expect_ok, output[-4000:]
     return output
 
 
@@ -77,6 +78,21 @@ def test_mim_train_test_resume(tmp_path):
     # the same weights evaluated twice give the same numbers
     assert _metric(test_out, 'coco-heatmap/AP') == _metric(
         train_out, 'coco-heatmap/AP')
+
+    # a checkpoint without the branch (a stock MMPose one) is refused
+    # before any result is written
+    stock_layout = save_stock_layout(checkpoint,
+                                     str(tmp_path / 'stock_layout.pth'))
+    prefix = tmp_path / 'refused' / 'results'
+    refused_out = _mim('test', 'mmpose', config, '--checkpoint',
+                       stock_layout, '--gpus', '0', '--work-dir',
+                       str(tmp_path / 'refused'), '--cfg-options',
+                       *_sample_options(1),
+                       f'test_evaluator.outfile_prefix={prefix}',
+                       expect_ok=False)
+    assert 'the loaded checkpoint lacks' in refused_out
+    assert 'model.test_cfg.allow_untrained_oks_net=True' in refused_out
+    assert not osp.exists(f'{prefix}.keypoints.json')
 
     resume_out = _mim('train', 'mmpose', config, '--gpus', '0',
                       '--work-dir', work_dir, '--resume', '--cfg-options',

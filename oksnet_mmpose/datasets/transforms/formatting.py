@@ -6,6 +6,8 @@ from mmengine.logging import print_log
 from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.registry import TRANSFORMS
 
+from ..annotation_check import check_finite_values
+
 
 @TRANSFORMS.register_module()
 class PackOKSPoseInputs(PackPoseInputs):
@@ -21,6 +23,11 @@ class PackOKSPoseInputs(PackPoseInputs):
     Use it in place of ``PackPoseInputs`` at the end of the train pipeline,
     after ``TopdownAffine``. Arguments are those of ``PackPoseInputs``.
 
+    Refused, before any loss sees the sample (``ValueError`` naming the
+    annotation id, the image id and path): a NaN / Inf / null in the
+    annotation's ``keypoints`` (coordinates or visibility), ``bbox`` or
+    ``area``, and a crop of non-positive or non-finite scale.
+
     Fallback (documented): an instance whose ``area`` is missing or not > 0
     gets MMPose's own fallback for a missing area, 0.53 x its bbox area (the
     COCO mean ratio of mask to box area), with a warning.
@@ -31,9 +38,26 @@ class PackOKSPoseInputs(PackPoseInputs):
             if key not in results:
                 raise KeyError(f'PackOKSPoseInputs needs `{key}` in the '
                                'results: put it after TopdownAffine')
+        where = (f'PackOKSPoseInputs: annotation {results.get("id", "?")} '
+                 f'of image {results.get("img_id", "?")} '
+                 f'({results.get("img_path", "?")})')
+        hint = ('; fix or remove it in the annotation file '
+                '(train_dataloader.dataset.ann_file)')
+        check_finite_values(
+            where,
+            hint,
+            keypoints=results.get('keypoints'),
+            keypoints_visible=results.get('keypoints_visible'),
+            bbox=results.get('bbox'),
+            area=results.get('area'))
+        scale = np.asarray(results['input_scale'], dtype=np.float64)
+        if not (np.isfinite(scale).all() and (scale > 0).all()):
+            raise ValueError(f'{where}: its crop has scale {scale.tolist()} '
+                             f'(a box of zero size?){hint}')
+        # NaN only when the results have no `area` (refused above otherwise)
         area = np.asarray(results.get('area', np.nan),
                           dtype=np.float32).reshape(-1)
-        bad = ~(area > 0)  # also catches NaN (missing)
+        bad = ~(area > 0)
         if bad.any():
             bbox = np.asarray(results['bbox'], dtype=np.float32).reshape(-1, 4)
             box_area = (bbox[:, 2] - bbox[:, 0]) * (bbox[:, 3] - bbox[:, 1])

@@ -14,7 +14,9 @@ from mmpose.registry import METRICS
 from scipy.stats import pearsonr, spearmanr
 from xtcocotools.coco import COCO
 
+from oksnet_mmpose.datasets.annotation_check import check_finite_values
 from oksnet_mmpose.evaluation.functional import compute_oks
+from oksnet_mmpose.utils import atomic_path, check_output_file
 
 # pose score names in the results JSON, the report and summary.json
 SCORE_NAMES = ('heatmap', 'oksnet', 'gt_oks')
@@ -47,6 +49,13 @@ class QualityCocoMetric(CocoMetric):
     with GT boxes, ``gt_oks``, so later analysis
     (``tools/analyze_quality.py``) needs no re-run; with ``nms_mode='none'``
     it holds every pose, for the analysis's rescoring comparison.
+
+    Bad input is refused with a ``ValueError`` before any number is made:
+    at construction (before inference) an ``outfile_prefix`` that cannot be
+    written and a non-finite ``keypoints`` / ``area`` / ``bbox`` in the
+    ``ann_file``; in :meth:`process` a non-finite bbox score or box (the
+    detections of the test dataloader's ``bbox_file``), ``pose_quality`` or
+    predicted keypoint, each named by image and entry.
     """
 
     def __init__(self, *args, **kwargs):
@@ -56,6 +65,18 @@ class QualityCocoMetric(CocoMetric):
             # and scores refer to; not supported rather than half-applied
             raise ValueError(f'{type(self).__name__} does not support '
                              'pred_converter / gt_converter')
+        if self.outfile_prefix is not None:
+            check_output_file(f'{self.outfile_prefix}.keypoints.json',
+                              f'{type(self).__name__}: outfile_prefix')
+        if self.coco is not None:
+            for ann in self.coco.dataset.get('annotations', []):
+                check_finite_values(
+                    f'{type(self).__name__}: ann_file {self.ann_file}, '
+                    f'annotation {ann.get("id")} of image '
+                    f'{ann.get("image_id")}',
+                    keypoints=ann.get('keypoints'),
+                    area=ann.get('area'),
+                    bbox=ann.get('bbox'))
 
     def process(self, data_batch: Sequence[dict],
                 data_samples: Sequence[dict]) -> None:
@@ -79,14 +100,34 @@ class QualityCocoMetric(CocoMetric):
                     f'{type(self).__name__}: {len(quality)} pose_quality '
                     f'values for {len(pred["keypoints"])} poses in image '
                     f'{pred["img_id"]}')
-            if not np.isfinite(quality).all():
-                raise ValueError(f'{type(self).__name__}: non-finite '
-                                 f'pose_quality in image {pred["img_id"]}')
-            pred['pose_quality'] = quality
             # GT-box samples carry their annotation (detector boxes do not)
             raw_ann = data_sample.get('raw_ann_info')
-            if isinstance(raw_ann, dict) and 'id' in raw_ann:
+            gt_box = isinstance(raw_ann, dict) and 'id' in raw_ann
+            self._check_finite(pred, quality, data_sample, gt_box)
+            pred['pose_quality'] = quality
+            if gt_box:
                 pred['gt_ann_id'] = raw_ann['id']
+
+    def _check_finite(self, pred: dict, quality: np.ndarray,
+                      data_sample: dict, gt_box: bool) -> None:
+        """Refuse a non-finite person box or box score (a bad entry of the
+        detections file) and non-finite model outputs, naming the image
+        and the entry, before they reach a score or the results JSON."""
+        where = (f'{type(self).__name__}: image {pred["img_id"]} '
+                 f'({data_sample.get("img_path", "?")}), '
+                 f'{"annotation" if gt_box else "detection"} {pred["id"]}')
+        check_finite_values(
+            where,
+            '' if gt_box else '; detection N is the N-th person entry '
+            '(from 0) of the detections file '
+            '(test_dataloader.dataset.bbox_file)',
+            bbox_scores=pred.get('bbox_scores'),
+            bbox=pred.get('bbox'))
+        check_finite_values(
+            where,
+            ' (a model output: non-finite input or weights?)',
+            pose_quality=quality,
+            keypoints=pred['keypoints'])
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Score, NMS and evaluate the poses three ways (see the class
@@ -176,7 +217,8 @@ class QualityCocoMetric(CocoMetric):
                 res['area'] = float(inst['area'])
                 results.append(res)
         res_file = f'{outfile_prefix}.keypoints.json'
-        dump(results, res_file, sort_keys=True, indent=4)
+        with atomic_path(res_file) as tmp_file:
+            dump(results, tmp_file, sort_keys=True, indent=4)
         return res_file
 
     def _collect_instances(self, preds: Sequence[dict]) -> Dict[int, list]:

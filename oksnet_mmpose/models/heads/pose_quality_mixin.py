@@ -18,6 +18,10 @@ from oksnet_mmpose.evaluation.functional import compute_oks
 # or SimCC vectors (x (B, K, Wx), y (B, K, Wy)).
 Encoded = Union[Tensor, Tuple[Tensor, ...]]
 
+# the test_cfg key that lets a model whose loaded checkpoint lacks the
+# branch's weights predict anyway (its pose_quality is then noise)
+ALLOW_UNTRAINED_KEY = 'allow_untrained_oks_net'
+
 
 class PoseQualityMixin:
     """The OKS-net part of every OKS-net head: the ``oks_net`` branch, its
@@ -101,6 +105,42 @@ class PoseQualityMixin:
         self.register_buffer(
             'sigmas', torch.as_tensor(self._load_sigmas(self.metainfo)),
             persistent=False)
+        # the branch weights the last loaded state dict lacked: None while
+        # the head has never been loaded (a fresh model) or once it trained
+        # in this process; see `check_oks_net_weights`
+        self.oks_net_missing_keys = None
+        self.register_load_state_dict_pre_hook(_record_oks_net_weights)
+
+    def check_oks_net_weights(self, test_cfg: ConfigType) -> None:
+        """Refuse to predict with a branch whose weights the loaded
+        checkpoint did not hold (a stock MMPose checkpoint): its
+        ``pose_quality`` would come from the random initialisation.
+
+        A fresh model (never loaded) and a model trained in this process
+        (``loss`` called: validation during fine-tune or quality-only
+        training, which load stock checkpoints on purpose) predict as usual.
+        ``test_cfg.allow_untrained_oks_net=True`` opts in to predicting with
+        the untrained branch.
+
+        Raises:
+            ValueError: The loaded checkpoint lacked branch weights and the
+                opt-in is not set.
+        """
+        missing = self.oks_net_missing_keys
+        if not missing or test_cfg.get(ALLOW_UNTRAINED_KEY, False):
+            return
+        total = len(_oks_net_weight_names(self))
+        branch = missing[0][:missing[0].index('oks_net.')] + 'oks_net.*'
+        raise ValueError(
+            f'{type(self).__name__}: the loaded checkpoint lacks '
+            f'{len(missing)} of the {total} OKS-net branch weights '
+            f'(`{branch}`; a stock MMPose checkpoint has none), so '
+            'pose_quality would come from a random initialisation. Use a '
+            'checkpoint trained with OKS-net: fine-tune the stock one with '
+            'an `*-ft-50e_*` config, or train only the branch with the '
+            '`*-quality-only-*` config (see configs/). To predict with the '
+            'untrained branch anyway, set model.test_cfg.'
+            f'{ALLOW_UNTRAINED_KEY}=True (--cfg-options).')
 
     # -- what a head family provides --------------------------------------
 
@@ -282,6 +322,9 @@ class PoseQualityMixin:
         """
         pred_oks = self.oks_net(pose_feature)
         gt_oks, weights = self.get_oks_targets(encoded, batch_data_samples)
+        # trained in this process: its predictions are no longer the
+        # random init a checkpoint without the branch left
+        self.oks_net_missing_keys = None
         loss_oks = self.loss_oks(pred_oks, gt_oks, weights)
         abs_error = ((pred_oks.detach() - gt_oks).abs() * weights).sum()
         return dict(
@@ -311,7 +354,12 @@ class PoseQualityMixin:
         With ``flip_test`` the stock head averages the outputs of the input
         and of its flip; the predicted OKS is averaged the same way (paper
         Sec. IV-A). This is the one prediction path of every OKS-net head.
+
+        Raises:
+            ValueError: The loaded checkpoint lacked the branch's weights
+                (see :meth:`check_oks_net_weights`).
         """
+        self.check_oks_net_weights(test_cfg)
         with self.record_forward() as record:
             results = super().predict(feats, batch_data_samples, test_cfg)
         pose_features = record['pose_features']
@@ -327,3 +375,24 @@ class PoseQualityMixin:
         for pred, q in zip(preds, quality):
             pred.pose_quality = q.reshape(1)
         return results
+
+
+def _oks_net_weight_names(head: nn.Module) -> list:
+    """The branch's entries of the head's state dict (BatchNorm's
+    ``num_batches_tracked`` left out: torch fills it when missing)."""
+    return [
+        f'oks_net.{name}' for name in head.oks_net.state_dict()
+        if not name.endswith('num_batches_tracked')
+    ]
+
+
+def _record_oks_net_weights(head: nn.Module, state_dict: dict, prefix: str,
+                            *args) -> None:
+    """Load-state-dict pre-hook of the OKS-net heads: record which branch
+    weights the loaded state dict lacks. torch's ``load_state_dict`` and
+    MMEngine's ``load_checkpoint`` (``init_model``, the inferencers,
+    ``Runner`` ``load_from``) both call it."""
+    head.oks_net_missing_keys = [
+        prefix + name for name in _oks_net_weight_names(head)
+        if prefix + name not in state_dict
+    ]
