@@ -56,6 +56,11 @@ SPECS = {
 }
 
 
+# The heads below load a stock state dict, so their branch is the random
+# init: predicting with it takes the documented opt-in.
+UNTRAINED_BRANCH_OK = dict(allow_untrained_oks_net=True)
+
+
 def _heads(family, **oksnet_args):
     """A stock head with random weights and the OKS-net head with the same
     weights (stock state dict, strict=False), both in eval mode."""
@@ -103,7 +108,8 @@ def _flipped(feats):
 def test_keypoints_are_the_stock_heads_and_quality_in_0_1(family, flip_test):
     stock, oksnet = _heads(family)
     feats, samples = _inputs(family)
-    test_cfg = dict(flip_test=flip_test, output_heatmaps=True)
+    test_cfg = dict(
+        flip_test=flip_test, output_heatmaps=True, **UNTRAINED_BRANCH_OK)
     views = [feats, _flipped(feats)] if flip_test else feats
     with torch.no_grad():
         stock_preds, stock_fields = stock.predict(views, samples, test_cfg)
@@ -169,7 +175,7 @@ def test_simcc_heads_can_read_the_keypoint_maps(family):
     feats, samples = _inputs(family)
     with torch.no_grad():
         pose_feature = oksnet.forward_pose_feature(feats)
-        preds = oksnet.predict(feats, samples)
+        preds = oksnet.predict(feats, samples, UNTRAINED_BRANCH_OK)
     # one map per keypoint: what the classifiers read, unflattened
     assert pose_feature.shape == (2, 17, 8, 6) if family == 'rtmcc' else (
         2, 17, 32, 24)
@@ -207,7 +213,7 @@ def test_simcc_head_without_deconv_and_final_layer():
     feats, samples = _inputs('simcc')
     with torch.no_grad():
         theirs = stock.predict(feats, samples)
-        ours = oksnet.predict(feats, samples)
+        ours = oksnet.predict(feats, samples, UNTRAINED_BRANCH_OK)
         assert torch.equal(oksnet.forward_pose_feature(feats), feats[-1])
     for a, b in zip(ours, theirs):
         np.testing.assert_array_equal(a.keypoints, b.keypoints)
@@ -226,7 +232,7 @@ def test_other_feature_sizes_work_as_in_the_stock_head(family):
                    for f in feats]
     with torch.no_grad():
         theirs = stock.predict(larger, samples)
-        ours = oksnet.predict(larger, samples)
+        ours = oksnet.predict(larger, samples, UNTRAINED_BRANCH_OK)
     for a, b in zip(ours, theirs):
         np.testing.assert_array_equal(a.keypoints, b.keypoints)
         assert 0 <= a.pose_quality[0] <= 1
