@@ -8,9 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from oksnet_mmpose.datasets.synthetic_people import (COCO_KEYPOINT_NAMES,
-                                                     COCO_SKELETON,
-                                                     generate_synthetic_coco)
+from oksnet_mmpose.synthetic import (COCO_KEYPOINT_NAMES, COCO_SKELETON,
+                                     generate_synthetic_coco)
 from tests.conftest import load_tool
 
 # Not square, so that a swapped width and height would show.
@@ -73,7 +72,8 @@ def test_layout_and_marker(dataset):
     marker = _load(dataset['marker_file'])
     assert isinstance(marker.pop('version'), str)
     assert marker == dict(
-        generator='oksnet_mmpose.datasets.synthetic_people',
+        generator='oksnet_mmpose.synthetic',
+        profile='occlusion_stress',
         seed=SEED,
         num_train=NUM_TRAIN,
         num_val=NUM_VAL,
