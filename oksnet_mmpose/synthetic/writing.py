@@ -20,7 +20,7 @@ from .scene import SPLIT_ID_BASE, generate_image
 
 # Bump whenever the drawn data changes, so that a dataset made by an older
 # generator is not silently reused (it is part of the completion marker).
-GENERATOR_VERSION = '1.2'
+GENERATOR_VERSION = '2.0'
 MARKER_FILE = '.complete.json'
 
 COCO_KEYPOINT_NAMES = ('nose', 'left_eye', 'right_eye', 'left_ear',
