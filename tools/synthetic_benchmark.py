@@ -1,11 +1,392 @@
 # Copyright (c) oksnet-mmpose contributors.
-"""The main job on synthetic data: generate -> mim train -> mim test (GT
-boxes, detector boxes) -> report. See README "Quick start"."""
-import argparse
-import sys
+"""The offline main job (README command 1): generate the synthetic
+COCO-format people, train OKS-net with ``mim train``, evaluate with ``mim
+test`` (GT boxes, then detector boxes) and report whether the OKS-net score
+beats the heatmap-mean score and a post-hoc rescorer (correlation with GT
+OKS, COCO AP, share of the upper-bound gap).
 
-from oksnet_mmpose.apis.synthetic_benchmark import (DEFAULT_CONFIG,
-                                                    MainJobError, run_main_job)
+It drives the real user path (``mim`` -> MMPose's tools -> MMEngine), so it
+is also the project's end-to-end regression benchmark. Run it from the
+repository root (the default ``--config`` is relative to it).
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import re
+import shutil
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from oksnet_mmpose.analysis.analyze import analyze_quality
+from oksnet_mmpose.analysis.keypoint_eval import AP_NAMES
+from oksnet_mmpose.analysis.quality_analysis import gap_closed
+from oksnet_mmpose.analysis.rescorenet import (add_rescorenet_scores,
+                                               train_rescorenet)
+from oksnet_mmpose.synthetic import (DEFAULT_PROFILE, PROFILES,
+                                     generate_synthetic_coco)
+from oksnet_mmpose.utils import (atomic_path, dump_json_atomic,
+                                 write_text_atomic)
+
+# relative to the directory the job runs in (the repository root)
+DEFAULT_CONFIG = ('configs/synthetic/'
+                  'oksnet_td-hm_res18_1xb32-14e_synthetic-128x96.py')
+STATE_FILE = 'main_job.json'
+_SHOWN = re.compile(r'Epoch\(|lambda_OKS|Evaluating|coco[-a-z]*/AP:|'
+                    r'quality/|WARNING|Error|error:')
+
+
+class MainJobError(RuntimeError):
+    """A step of the main job failed; the message says which and how to go
+    on."""
+
+
+def _say(message: str) -> None:
+    print(f'[main job] {message}', flush=True)
+
+
+def _run(step: str, command: List[str], log_file: str) -> None:
+    """Run one command, its output shown and kept in ``log_file``."""
+    _say(f"step '{step}': {' '.join(command[:4])} ... (log: {log_file})")
+    start = time.time()
+    with open(log_file, 'w') as log:
+        proc = subprocess.Popen(command,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT,
+                                text=True,
+                                env=dict(os.environ, PYTHONWARNINGS='ignore'))
+        for line in proc.stdout:
+            log.write(line)
+            log.flush()  # the log can be followed while the step runs
+            # progress, results and errors keep the run visible; the rest
+            # (config dump, hook table) stays in the log
+            if _SHOWN.search(line):
+                sys.stdout.write('    ' + line)
+                sys.stdout.flush()
+        proc.wait()
+    if proc.returncode != 0:
+        raise MainJobError(
+            f"step '{step}' failed (exit status {proc.returncode}); see "
+            f'{log_file}')
+    _say(f"step '{step}' done ({time.time() - start:.0f} s)")
+
+
+def _data_options(data_root: str) -> List[str]:
+    """--cfg-options pointing every loader and evaluator at ``data_root``."""
+    data_root = data_root.rstrip('/') + '/'
+    options = []
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        options.append(f'{loader}.dataset.data_root={data_root}')
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        options.append(f'{evaluator}.ann_file={data_root}'
+                       'annotations/person_keypoints_val.json')
+    return options
+
+
+def _check_state(work_dir: str, state: dict, overwrite: bool) -> None:
+    """Refuse to mix a run with one made with other settings."""
+    path = osp.join(work_dir, STATE_FILE)
+    if osp.exists(path):
+        with open(path) as f:
+            previous = json.load(f)
+        if previous != state:
+            if not overwrite:
+                raise MainJobError(
+                    f'{work_dir} holds a main-job run with other settings '
+                    f'({previous}); use another --work-dir or pass '
+                    '--overwrite to delete it')
+            shutil.rmtree(work_dir)
+    elif osp.isdir(work_dir) and os.listdir(work_dir):
+        if not overwrite:
+            raise MainJobError(
+                f'{work_dir} is not empty and holds no main-job state; use '
+                'another --work-dir or pass --overwrite to delete it')
+        shutil.rmtree(work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+    dump_json_atomic(state, path)
+
+
+def _metrics_of_test(test_dir: str) -> Dict[str, float]:
+    """The metrics MMEngine's LoggerHook wrote for a ``mim test`` run."""
+    files = sorted(glob.glob(osp.join(test_dir, '*', '*.json')))
+    if not files:
+        raise MainJobError(f'no metrics JSON written under {test_dir}')
+    with open(files[-1]) as f:
+        return json.load(f)
+
+
+def run_main_job(work_dir: str,
+                 data_dir: str,
+                 config: str = DEFAULT_CONFIG,
+                 seed: int = 0,
+                 num_train: int = 2400,
+                 num_val: int = 400,
+                 image_size: Sequence[int] = (256, 256),
+                 profile: str = DEFAULT_PROFILE,
+                 max_epochs: Optional[int] = None,
+                 switch_epoch: Optional[int] = None,
+                 extra_options: Sequence[str] = (),
+                 overwrite: bool = False) -> Dict[str, dict]:
+    """Generate -> train -> test (GT boxes, detector boxes) -> report.
+
+    Re-running with the same settings reuses what is done (the dataset, a
+    finished training) and resumes an interrupted training; other settings
+    in the same ``work_dir`` are refused unless ``overwrite``.
+
+    Returns:
+        dict: The content of ``summary.json`` (GT boxes), with the detector
+        box APs under ``'detector_boxes'`` of ``summary_det.json``.
+    """
+    if not osp.isfile(config):
+        raise MainJobError(
+            f'config {config} not found; run the job from the repository '
+            'root or pass --config')
+    work_dir, data_dir = osp.abspath(work_dir), osp.abspath(data_dir)
+    state = dict(config=osp.abspath(config),
+                 profile=profile,
+                 seed=seed,
+                 data_dir=data_dir,
+                 num_train=num_train,
+                 num_val=num_val,
+                 image_size=list(image_size),
+                 max_epochs=max_epochs,
+                 switch_epoch=switch_epoch,
+                 extra_options=list(extra_options))
+    _check_state(work_dir, state, overwrite)
+
+    _say(f"step 'generate': {num_train} train + {num_val} val images "
+         f"(profile '{profile}') in {data_dir}")
+    try:
+        paths = generate_synthetic_coco(data_dir,
+                                        num_train=num_train,
+                                        num_val=num_val,
+                                        seed=seed,
+                                        image_size=tuple(image_size),
+                                        profile=profile)
+    except (FileExistsError, OSError, ValueError) as err:
+        raise MainJobError(f"step 'generate' failed: {err}") from err
+
+    mim = shutil.which('mim') or osp.join(osp.dirname(sys.executable), 'mim')
+    options = _data_options(paths['data_root']) + [
+        f'randomness.seed={seed}', 'randomness.deterministic=False'
+    ]
+    if max_epochs is not None:
+        options += [
+            f'train_cfg.max_epochs={max_epochs}',
+            f'train_cfg.val_interval={max_epochs}'
+        ]
+    if switch_epoch is not None:
+        options.append(f'custom_hooks.0.switch_epoch={switch_epoch}')
+    options += list(extra_options)
+
+    train_dir = osp.join(work_dir, 'train')
+    final = osp.join(train_dir, 'final.pth')
+    if osp.isfile(final):
+        _say("step 'train': already done, reusing " + final)
+    else:
+        resume = glob.glob(osp.join(train_dir, 'epoch_*.pth'))
+        if resume:
+            _say("step 'train': resuming the interrupted training")
+        _run('train', [
+            mim, 'train', 'mmpose', config, '--gpus', '0', '--work-dir',
+            train_dir, *(['--resume'] if resume else []), '--cfg-options',
+            *options
+        ], osp.join(work_dir, 'train.log'))
+        with open(osp.join(train_dir, 'last_checkpoint')) as f:
+            shutil.copyfile(f.read().strip(), final)
+
+    test_runs = {
+        'gt': [],
+        # every pose is written (no NMS), so the analysis can compare
+        # OKS-NMS with each score and soft-OKS-NMS on the same poses
+        'det': [
+            f"test_dataloader.dataset.bbox_file={paths['val_bbox_file']}",
+            'test_evaluator.nms_mode=none'
+        ],
+        # the training split with GT boxes: the RescoreNet peer's training
+        # data, as DEKR makes it (the model's own predictions on the
+        # training images against their GT OKS)
+        'train': [
+            'test_dataloader.dataset.ann_file='
+            'annotations/person_keypoints_train.json',
+            'test_dataloader.dataset.data_prefix.img=train/',
+            f"test_evaluator.ann_file={paths['train_ann_file']}"
+        ]
+    }
+    for name, test_options in test_runs.items():
+        test_dir = osp.join(work_dir, f'test_{name}')
+        shutil.rmtree(test_dir, ignore_errors=True)
+        _run(f'test ({name} boxes)' if name != 'train' else
+             'test (training split, GT boxes)', [
+                 mim, 'test', 'mmpose', config, '--checkpoint', final,
+                 '--gpus', '0', '--work-dir', test_dir, '--cfg-options',
+                 *options, f'test_evaluator.outfile_prefix={test_dir}/results',
+                 *test_options
+             ], osp.join(work_dir, f'test_{name}.log'))
+
+    _train_rescorenet(work_dir, seed)
+    _say("step 'report' ...")
+    return write_report(work_dir, paths['val_ann_file'], state)
+
+
+RESULTS = 'results.keypoints.json'
+# the val results with the peer's score added
+RESCORED_RESULTS = 'results_rescorenet.keypoints.json'
+
+
+def _train_rescorenet(work_dir: str, seed: int) -> None:
+    """Train the RescoreNet peer on the training split's poses and add its
+    score to the val results (GT and detector boxes)."""
+    start = time.time()
+    _say("step 'rescorenet': training DEKR's RescoreNet on the training "
+         "split's poses")
+    with open(osp.join(work_dir, 'test_train', RESULTS)) as f:
+        train_poses = json.load(f)
+    try:
+        net, log = train_rescorenet(train_poses, seed=seed)
+    except ValueError as err:
+        raise MainJobError(f"step 'rescorenet' failed: {err}") from err
+    with atomic_path(osp.join(work_dir, 'rescorenet.pth')) as tmp:
+        torch.save(net.state_dict(), tmp)
+    dump_json_atomic(log, osp.join(work_dir, 'rescorenet_log.json'))
+    for name in ('gt', 'det'):
+        test_dir = osp.join(work_dir, f'test_{name}')
+        add_rescorenet_scores(net, osp.join(test_dir, RESULTS),
+                              osp.join(test_dir, RESCORED_RESULTS))
+    _say(f"step 'rescorenet' done ({time.time() - start:.0f} s; "
+         f"{log['num_poses']} poses, {log['num_steps']} steps, MSE "
+         f"{log['first_loss']:.4f} -> {log['final_loss']:.4f})")
+
+
+# the scores compared, in report order, and their labels
+SCORES = (('heatmap', 'heatmap-mean'), ('oksnet', 'OKS-net'),
+          ('rescorenet', 'RescoreNet'), ('gt_oks', 'GT OKS'))
+# detector boxes: the OKS-NMS row of each score (bbox score x pose score)
+DETECTOR_ROWS = (('heatmap', 'OKS-NMS'), ('oksnet', 'OKS-net + OKS-NMS'),
+                 ('rescorenet', 'RescoreNet + OKS-NMS'))
+
+
+def _add_gains(summary: dict) -> None:
+    """Per score: the share of the heatmap -> GT-OKS gap it closes and its
+    AP gain over the heatmap mean at each OKS threshold."""
+    heatmap = summary['heatmap']['ap_at_oks']
+    for name, _ in SCORES:
+        entry = summary[name]
+        entry['gap_closed'] = gap_closed(summary, name=name)
+        entry['gain_at_oks'] = {
+            t: (None if v is None or heatmap[t] is None else v - heatmap[t])
+            for t, v in entry['ap_at_oks'].items()
+        }
+
+
+def write_report(work_dir: str, ann_file: str, state: dict) -> dict:
+    """``report.md``, ``summary.json``, ``summary_det.json`` in ``work_dir``
+    and the full quality analysis of each test run in ``analysis_gt/`` and
+    ``analysis_det/`` (``tools/analyze_quality.py``); prints the summary.
+
+    ``summary.json``: per score (``heatmap``, ``oksnet``, ``rescorenet``,
+    ``gt_oks``) the analysis's numbers plus ``gap_closed`` and
+    ``gain_at_oks``; and the run's ``profile``, ``base_ap`` (heatmap-mean
+    AP with GT boxes) and ``median_gt_oks`` (of the val poses).
+    """
+    gt_results = osp.join(work_dir, 'test_gt', RESCORED_RESULTS)
+    summary = analyze_quality(ann_file, gt_results,
+                              osp.join(work_dir, 'analysis_gt'))
+    analyze_quality(ann_file, osp.join(work_dir, 'test_det',
+                                       RESCORED_RESULTS),
+                    osp.join(work_dir, 'analysis_det'))
+    _add_gains(summary)
+    with open(gt_results) as f:
+        gt_oks = [pose['gt_oks'] for pose in json.load(f)]
+    summary.update(profile=state['profile'],
+                   base_ap=summary['heatmap']['ap'],
+                   median_gt_oks=float(np.median(gt_oks)))
+    with open(osp.join(work_dir, 'analysis_det', 'details.json')) as f:
+        rescoring = json.load(f)['rescoring']
+    # detector boxes: bbox score x pose score, then OKS-NMS, as
+    # QualityCocoMetric(nms_mode='oks_nms') reports them
+    detector = {
+        name: {k: rescoring[row][k]
+               for k in AP_NAMES}
+        for name, row in DETECTOR_ROWS
+    }
+    dump_json_atomic(detector, osp.join(work_dir, 'summary_det.json'))
+
+    with open(osp.join(work_dir, 'analysis_gt', 'report.md')) as f:
+        analysis = f.read().split('\n', 1)[1]  # without its title
+    lines = [
+        '# OKS-net main job: synthetic benchmark (synthetic data)', '',
+        f"Held-out val split of the synthetic COCO-format people (profile "
+        f"`{state['profile']}`); settings: `{json.dumps(state)}`.", '',
+        f"Base model: heatmap-mean AP {summary['base_ap'] * 100:.1f} with GT "
+        f"boxes, median GT OKS of its poses {summary['median_gt_oks']:.3f}.",
+        '', '## The scores side by side (GT boxes; AP x100)', '',
+        '| score | AP | AP50 | AP75 | AR | Pearson | Spearman | ECE | '
+        'gap closed | ' + ' | '.join(
+            f'gain AP@{t}' for t in summary['heatmap']['gain_at_oks']) +
+        ' |', '|---|' + '---|' * (8 + len(summary['heatmap']['gain_at_oks']))
+    ]
+    for name, label in SCORES:
+        s = summary[name]
+        cells = [f"{s[k] * 100:.1f}" for k in ('ap', 'ap50', 'ap75', 'ar')]
+        cells += [_fmt(s[k]) for k in ('pearson', 'spearman', 'ece')]
+        cells.append('n/a' if s['gap_closed'] is None else
+                     f"{s['gap_closed'] * 100:.0f} %")
+        cells += [('n/a' if v is None else f'{v * 100:+.1f}')
+                  for v in s['gain_at_oks'].values()]
+        lines.append(f'| {label} | ' + ' | '.join(cells) + ' |')
+    lines += [
+        '', 'RescoreNet: DEKR\'s rescoring net (MMPose\'s `RescoreNet`), '
+        'trained after the model on its poses of the training split '
+        '(`rescorenet_log.json`).', '',
+        '## COCO AP with detector boxes (bbox score x pose score, '
+        'OKS-NMS; x100)', '',
+        '| score | ' + ' | '.join(k.upper() for k in AP_NAMES) + ' |',
+        '|---|---|---|---|---|---|---|'
+    ]
+    for name, label in SCORES[:-1]:
+        lines.append(f'| {label} | ' +
+                     ' | '.join(f'{detector[name][k] * 100:.1f}'
+                                for k in AP_NAMES) + ' |')
+    lines += [
+        '', 'All analyses of the detector-box run: '
+        '`analysis_det/report.md`.', '', '# GT boxes', '', analysis,
+        '## Figures (GT boxes)', ''
+    ] + [
+        f'![{name}](analysis_gt/{name}.png)\n'
+        for name in ('scatter_score_vs_gt_oks', 'histograms', 'reliability',
+                     'occlusion_pr', 'scoring_errors', 'selection')
+    ]
+    write_text_atomic('\n'.join(lines), osp.join(work_dir, 'report.md'))
+    # last: a work dir holding summary.json holds a complete report
+    dump_json_atomic(summary, osp.join(work_dir, 'summary.json'))
+
+    _say(f"summary (synthetic val split, profile '{state['profile']}', GT "
+         'boxes):')
+    print(f"    base model: heatmap-mean AP {summary['base_ap'] * 100:.1f}, "
+          f"median GT OKS {summary['median_gt_oks']:.3f}")
+    for name, label in SCORES:
+        s = summary[name]
+        gap = s['gap_closed']
+        print(f'    {label:<13} AP {s["ap"] * 100:5.1f}  Pearson '
+              f'{_fmt(s["pearson"])}  Spearman {_fmt(s["spearman"])}  '
+              f'gap closed {"n/a" if gap is None else f"{gap * 100:.0f} %"}'
+              + (f'  AP (detector boxes) {detector[name]["ap"] * 100:.1f}'
+                 if name in detector else ''))
+    _say(f'report: {osp.join(work_dir, "report.md")}')
+    return dict(summary=summary,
+                detector_boxes=detector,
+                gap_closed=summary['oksnet']['gap_closed'])
+
+
+def _fmt(value: Optional[float]) -> str:
+    return 'n/a' if value is None else f'{value:.3f}'
 
 
 def parse_args(argv=None):
@@ -14,7 +395,13 @@ def parse_args(argv=None):
     parser.add_argument('--data-dir', default='data/synthetic_coco',
                         help='where the dataset is generated (reused when '
                         'present with the same settings)')
-    parser.add_argument('--config', default=DEFAULT_CONFIG)
+    parser.add_argument('--config', default=DEFAULT_CONFIG,
+                        help='the model config (default: %(default)s, '
+                        'relative to the repository root)')
+    parser.add_argument('--profile', default=DEFAULT_PROFILE,
+                        choices=sorted(PROFILES),
+                        help='synthetic data profile (default: '
+                        '%(default)s)')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the data and of the training')
     parser.add_argument('--num-train', type=int, default=2400)
@@ -51,7 +438,7 @@ def main(argv=None):
         run_main_job(
             args.work_dir, args.data_dir, config=args.config, seed=args.seed,
             num_train=args.num_train, num_val=args.num_val,
-            max_epochs=args.max_epochs, switch_epoch=args.switch_epoch,
+            profile=args.profile, max_epochs=args.max_epochs, switch_epoch=args.switch_epoch,
             extra_options=args.cfg_options, overwrite=args.overwrite)
     except MainJobError as err:
         print(f'[main job] FAILED: {err}', file=sys.stderr)
