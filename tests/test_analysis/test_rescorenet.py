@@ -79,3 +79,38 @@ def test_poses_without_gt_oks_are_refused():
     with pytest.raises(ValueError, match='no poses'):
         train_rescorenet([])
     assert torch.get_num_threads() >= 1
+
+
+def test_the_analysis_treats_the_peer_score_as_any_other(tmp_path):
+    """With every pose carrying ``rescorenet_score``, the analysis reports
+    it with the numbers it reports for the OKS-net score on the same
+    values (those are checked against COCOeval in test_analyze_quality)."""
+    from oksnet_mmpose.analysis.analyze import analyze_quality
+    from tests.conftest import SAMPLE_ANN
+    from tests.test_apis.test_analyze_quality import _poses as sample_poses
+
+    poses = sample_poses(SAMPLE_ANN)
+    rng = np.random.default_rng(0)
+    for pose in poses:
+        pose['rescorenet_score'] = float(rng.uniform(0, 1))
+    with_peer = tmp_path / 'with_peer.json'
+    with_peer.write_text(json.dumps(poses))
+    swapped = [dict(p, oksnet_score=p['rescorenet_score']) for p in poses]
+    for pose in swapped:
+        del pose['rescorenet_score']
+    as_oksnet = tmp_path / 'as_oksnet.json'
+    as_oksnet.write_text(json.dumps(swapped))
+
+    summary = analyze_quality(SAMPLE_ANN, str(with_peer),
+                              str(tmp_path / 'analysis'))
+    reference = analyze_quality(SAMPLE_ANN, str(as_oksnet))
+    assert list(summary) == ['heatmap', 'oksnet', 'rescorenet', 'gt_oks']
+    assert 'rescorenet' not in reference
+    for key in ('pearson', 'spearman', 'ap', 'ap50', 'ap75', 'ar', 'ece',
+                'ap_at_oks', 'ap_by_visible', 'scoring_errors'):
+        assert summary['rescorenet'][key] == reference['oksnet'][key], key
+    details = json.loads((tmp_path / 'analysis' / 'details.json').read_text())
+    assert details['rescoring']['RescoreNet + OKS-NMS']['score'] == \
+        'rescorenet'
+    report = (tmp_path / 'analysis' / 'report.md').read_text()
+    assert report.count('RescoreNet (DEKR, post hoc)') >= 5
