@@ -21,18 +21,15 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
-import numpy as np
 import torch
 
-from oksnet_mmpose.analysis.analyze import analyze_quality
-from oksnet_mmpose.analysis.keypoint_eval import AP_NAMES
-from oksnet_mmpose.analysis.quality_analysis import gap_closed
+from oksnet_mmpose.analysis.benchmark_report import (summary_lines,
+                                                     write_report)
 from oksnet_mmpose.analysis.rescorenet import (add_rescorenet_scores,
                                                train_rescorenet)
 from oksnet_mmpose.synthetic import (DEFAULT_PROFILE, PROFILES,
                                      generate_synthetic_coco)
-from oksnet_mmpose.utils import (atomic_path, dump_json_atomic,
-                                 write_text_atomic)
+from oksnet_mmpose.utils import atomic_path, dump_json_atomic
 
 # relative to the directory the job runs in (the repository root)
 DEFAULT_CONFIG = ('configs/synthetic/'
@@ -110,15 +107,6 @@ def _check_state(work_dir: str, state: dict, overwrite: bool) -> None:
         shutil.rmtree(work_dir)
     os.makedirs(work_dir, exist_ok=True)
     dump_json_atomic(state, path)
-
-
-def _metrics_of_test(test_dir: str) -> Dict[str, float]:
-    """The metrics MMEngine's LoggerHook wrote for a ``mim test`` run."""
-    files = sorted(glob.glob(osp.join(test_dir, '*', '*.json')))
-    if not files:
-        raise MainJobError(f'no metrics JSON written under {test_dir}')
-    with open(files[-1]) as f:
-        return json.load(f)
 
 
 def run_main_job(work_dir: str,
@@ -222,17 +210,24 @@ def run_main_job(work_dir: str,
     for name, test_options in test_runs.items():
         test_dir = osp.join(work_dir, f'test_{name}')
         shutil.rmtree(test_dir, ignore_errors=True)
-        _run(f'test ({name} boxes)' if name != 'train' else
-             'test (training split, GT boxes)', [
-                 mim, 'test', 'mmpose', config, '--checkpoint', final,
-                 '--gpus', '0', '--work-dir', test_dir, '--cfg-options',
-                 *options, f'test_evaluator.outfile_prefix={test_dir}/results',
-                 *test_options
-             ], osp.join(work_dir, f'test_{name}.log'))
+        _run(
+            f'test ({name} boxes)'
+            if name != 'train' else 'test (training split, GT boxes)', [
+                mim, 'test', 'mmpose', config, '--checkpoint', final, '--gpus',
+                '0', '--work-dir', test_dir, '--cfg-options', *options,
+                f'test_evaluator.outfile_prefix={test_dir}/results',
+                *test_options
+            ], osp.join(work_dir, f'test_{name}.log'))
 
     _train_rescorenet(work_dir, seed)
     _say("step 'report' ...")
-    return write_report(work_dir, paths['val_ann_file'], state)
+    result = write_report(work_dir, paths['val_ann_file'], state,
+                          RESCORED_RESULTS)
+    _say(f"summary (synthetic val split, profile '{profile}', GT boxes):")
+    for line in summary_lines(result):
+        print('    ' + line)
+    _say(f'report: {osp.join(work_dir, "report.md")}')
+    return result
 
 
 RESULTS = 'results.keypoints.json'
@@ -264,157 +259,43 @@ def _train_rescorenet(work_dir: str, seed: int) -> None:
          f"{log['first_loss']:.4f} -> {log['final_loss']:.4f})")
 
 
-# the scores compared, in report order, and their labels
-SCORES = (('heatmap', 'heatmap-mean'), ('oksnet', 'OKS-net'),
-          ('rescorenet', 'RescoreNet'), ('gt_oks', 'GT OKS'))
-# detector boxes: the OKS-NMS row of each score (bbox score x pose score)
-DETECTOR_ROWS = (('heatmap', 'OKS-NMS'), ('oksnet', 'OKS-net + OKS-NMS'),
-                 ('rescorenet', 'RescoreNet + OKS-NMS'))
-
-
-def _add_gains(summary: dict) -> None:
-    """Per score: the share of the heatmap -> GT-OKS gap it closes and its
-    AP gain over the heatmap mean at each OKS threshold."""
-    heatmap = summary['heatmap']['ap_at_oks']
-    for name, _ in SCORES:
-        entry = summary[name]
-        entry['gap_closed'] = gap_closed(summary, name=name)
-        entry['gain_at_oks'] = {
-            t: (None if v is None or heatmap[t] is None else v - heatmap[t])
-            for t, v in entry['ap_at_oks'].items()
-        }
-
-
-def write_report(work_dir: str, ann_file: str, state: dict) -> dict:
-    """``report.md``, ``summary.json``, ``summary_det.json`` in ``work_dir``
-    and the full quality analysis of each test run in ``analysis_gt/`` and
-    ``analysis_det/`` (``tools/analyze_quality.py``); prints the summary.
-
-    ``summary.json``: per score (``heatmap``, ``oksnet``, ``rescorenet``,
-    ``gt_oks``) the analysis's numbers plus ``gap_closed`` and
-    ``gain_at_oks``; and the run's ``profile``, ``base_ap`` (heatmap-mean
-    AP with GT boxes) and ``median_gt_oks`` (of the val poses).
-    """
-    gt_results = osp.join(work_dir, 'test_gt', RESCORED_RESULTS)
-    summary = analyze_quality(ann_file, gt_results,
-                              osp.join(work_dir, 'analysis_gt'))
-    analyze_quality(ann_file, osp.join(work_dir, 'test_det',
-                                       RESCORED_RESULTS),
-                    osp.join(work_dir, 'analysis_det'))
-    _add_gains(summary)
-    with open(gt_results) as f:
-        gt_oks = [pose['gt_oks'] for pose in json.load(f)]
-    summary.update(profile=state['profile'],
-                   base_ap=summary['heatmap']['ap'],
-                   median_gt_oks=float(np.median(gt_oks)))
-    with open(osp.join(work_dir, 'analysis_det', 'details.json')) as f:
-        rescoring = json.load(f)['rescoring']
-    # detector boxes: bbox score x pose score, then OKS-NMS, as
-    # QualityCocoMetric(nms_mode='oks_nms') reports them
-    detector = {
-        name: {k: rescoring[row][k]
-               for k in AP_NAMES}
-        for name, row in DETECTOR_ROWS
-    }
-    dump_json_atomic(detector, osp.join(work_dir, 'summary_det.json'))
-
-    with open(osp.join(work_dir, 'analysis_gt', 'report.md')) as f:
-        analysis = f.read().split('\n', 1)[1]  # without its title
-    lines = [
-        '# OKS-net main job: synthetic benchmark (synthetic data)', '',
-        f"Held-out val split of the synthetic COCO-format people (profile "
-        f"`{state['profile']}`); settings: `{json.dumps(state)}`.", '',
-        f"Base model: heatmap-mean AP {summary['base_ap'] * 100:.1f} with GT "
-        f"boxes, median GT OKS of its poses {summary['median_gt_oks']:.3f}.",
-        '', '## The scores side by side (GT boxes; AP x100)', '',
-        '| score | AP | AP50 | AP75 | AR | Pearson | Spearman | ECE | '
-        'gap closed | ' + ' | '.join(
-            f'gain AP@{t}' for t in summary['heatmap']['gain_at_oks']) +
-        ' |', '|---|' + '---|' * (8 + len(summary['heatmap']['gain_at_oks']))
-    ]
-    for name, label in SCORES:
-        s = summary[name]
-        cells = [f"{s[k] * 100:.1f}" for k in ('ap', 'ap50', 'ap75', 'ar')]
-        cells += [_fmt(s[k]) for k in ('pearson', 'spearman', 'ece')]
-        cells.append('n/a' if s['gap_closed'] is None else
-                     f"{s['gap_closed'] * 100:.0f} %")
-        cells += [('n/a' if v is None else f'{v * 100:+.1f}')
-                  for v in s['gain_at_oks'].values()]
-        lines.append(f'| {label} | ' + ' | '.join(cells) + ' |')
-    lines += [
-        '', 'RescoreNet: DEKR\'s rescoring net (MMPose\'s `RescoreNet`), '
-        'trained after the model on its poses of the training split '
-        '(`rescorenet_log.json`).', '',
-        '## COCO AP with detector boxes (bbox score x pose score, '
-        'OKS-NMS; x100)', '',
-        '| score | ' + ' | '.join(k.upper() for k in AP_NAMES) + ' |',
-        '|---|---|---|---|---|---|---|'
-    ]
-    for name, label in SCORES[:-1]:
-        lines.append(f'| {label} | ' +
-                     ' | '.join(f'{detector[name][k] * 100:.1f}'
-                                for k in AP_NAMES) + ' |')
-    lines += [
-        '', 'All analyses of the detector-box run: '
-        '`analysis_det/report.md`.', '', '# GT boxes', '', analysis,
-        '## Figures (GT boxes)', ''
-    ] + [
-        f'![{name}](analysis_gt/{name}.png)\n'
-        for name in ('scatter_score_vs_gt_oks', 'histograms', 'reliability',
-                     'occlusion_pr', 'scoring_errors', 'selection')
-    ]
-    write_text_atomic('\n'.join(lines), osp.join(work_dir, 'report.md'))
-    # last: a work dir holding summary.json holds a complete report
-    dump_json_atomic(summary, osp.join(work_dir, 'summary.json'))
-
-    _say(f"summary (synthetic val split, profile '{state['profile']}', GT "
-         'boxes):')
-    print(f"    base model: heatmap-mean AP {summary['base_ap'] * 100:.1f}, "
-          f"median GT OKS {summary['median_gt_oks']:.3f}")
-    for name, label in SCORES:
-        s = summary[name]
-        gap = s['gap_closed']
-        print(f'    {label:<13} AP {s["ap"] * 100:5.1f}  Pearson '
-              f'{_fmt(s["pearson"])}  Spearman {_fmt(s["spearman"])}  '
-              f'gap closed {"n/a" if gap is None else f"{gap * 100:.0f} %"}'
-              + (f'  AP (detector boxes) {detector[name]["ap"] * 100:.1f}'
-                 if name in detector else ''))
-    _say(f'report: {osp.join(work_dir, "report.md")}')
-    return dict(summary=summary,
-                detector_boxes=detector,
-                gap_closed=summary['oksnet']['gap_closed'])
-
-
-def _fmt(value: Optional[float]) -> str:
-    return 'n/a' if value is None else f'{value:.3f}'
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--work-dir', default='work_dirs/synthetic_main_job')
-    parser.add_argument('--data-dir', default='data/synthetic_coco',
+    parser.add_argument('--data-dir',
+                        default='data/synthetic_coco',
                         help='where the dataset is generated (reused when '
                         'present with the same settings)')
-    parser.add_argument('--config', default=DEFAULT_CONFIG,
+    parser.add_argument('--config',
+                        default=DEFAULT_CONFIG,
                         help='the model config (default: %(default)s, '
                         'relative to the repository root)')
-    parser.add_argument('--profile', default=DEFAULT_PROFILE,
+    parser.add_argument('--profile',
+                        default=DEFAULT_PROFILE,
                         choices=sorted(PROFILES),
                         help='synthetic data profile (default: '
                         '%(default)s)')
-    parser.add_argument('--seed', type=int, default=0,
+    parser.add_argument('--seed',
+                        type=int,
+                        default=0,
                         help='seed of the data and of the training')
     parser.add_argument('--num-train', type=int, default=2400)
     parser.add_argument('--num-val', type=int, default=400)
     parser.add_argument('--max-epochs', type=int, default=None)
-    parser.add_argument('--switch-epoch', type=int, default=None,
+    parser.add_argument('--switch-epoch',
+                        type=int,
+                        default=None,
                         help='epoch from which lambda_OKS = 1')
-    parser.add_argument('--quick', action='store_true',
+    parser.add_argument('--quick',
+                        action='store_true',
                         help='a tiny run (few images, 3 short epochs) that '
-                        'checks the whole path in about a minute')
-    parser.add_argument('--overwrite', action='store_true',
+                        'checks the whole path (every step, no accuracy)')
+    parser.add_argument('--overwrite',
+                        action='store_true',
                         help='delete a work dir made with other settings')
-    parser.add_argument('--cfg-options', nargs='*', default=[],
+    parser.add_argument('--cfg-options',
+                        nargs='*',
+                        default=[],
                         help='more --cfg-options for mim train/test')
     return parser.parse_args(argv)
 
@@ -435,11 +316,17 @@ def main(argv=None):
         if args.work_dir == 'work_dirs/synthetic_main_job':
             args.work_dir = 'work_dirs/synthetic_main_job_quick'
     try:
-        run_main_job(
-            args.work_dir, args.data_dir, config=args.config, seed=args.seed,
-            num_train=args.num_train, num_val=args.num_val,
-            profile=args.profile, max_epochs=args.max_epochs, switch_epoch=args.switch_epoch,
-            extra_options=args.cfg_options, overwrite=args.overwrite)
+        run_main_job(args.work_dir,
+                     args.data_dir,
+                     config=args.config,
+                     seed=args.seed,
+                     num_train=args.num_train,
+                     num_val=args.num_val,
+                     profile=args.profile,
+                     max_epochs=args.max_epochs,
+                     switch_epoch=args.switch_epoch,
+                     extra_options=args.cfg_options,
+                     overwrite=args.overwrite)
     except MainJobError as err:
         print(f'[main job] FAILED: {err}', file=sys.stderr)
         return 1

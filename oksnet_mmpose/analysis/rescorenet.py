@@ -52,8 +52,8 @@ def coco_skeleton() -> Tuple[List[Tuple[int, int]], Tuple[int, int]]:
     norm = []
     for a, b in TORSO_LINKS:
         pair = {ids[a], ids[b]}
-        norm.append(next(i for i, link in enumerate(links)
-                         if set(link) == pair))
+        norm.append(
+            next(i for i, link in enumerate(links) if set(link) == pair))
     return links, tuple(norm)
 
 

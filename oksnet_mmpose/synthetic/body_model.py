@@ -96,6 +96,12 @@ def sample_pose(rng: np.random.Generator,
 
     Legs and arms are (flex, abduct, bend, twist) as taken by :func:`_limb`
     (knees bend with a negative angle), left first.
+
+    Args:
+        rng (np.random.Generator): The image's RNG.
+        kind_p (Sequence[float]): Probabilities of the postures 'stand',
+            'walk', 'sit', 'bend', 'squat' and 'free' (the profile's
+            ``pose_kind_p``).
     """
     u, n = rng.uniform, rng.normal
     kind = rng.choice(['stand', 'walk', 'sit', 'bend', 'squat', 'free'],
@@ -146,11 +152,10 @@ def sample_pose(rng: np.random.Generator,
         # Arms swing against the legs when walking.
         arms.append(_arm_angles(rng, mode, sign * swing))
 
-    return dict(
-        torso=(pitch, roll, twist),
-        head=(n(0, 25), n(5, 15), n(0, 8)),
-        legs=legs,
-        arms=arms)
+    return dict(torso=(pitch, roll, twist),
+                head=(n(0, 25), n(5, 15), n(0, 8)),
+                legs=legs,
+                arms=arms)
 
 
 # Rows of the point array of a person: the 17 keypoints, then these.
@@ -171,7 +176,7 @@ _FACE_NORMALS /= np.linalg.norm(_FACE_NORMALS, axis=1, keepdims=True)
 
 
 def person_3d(rng: np.random.Generator, pose: Dict[str, object],
-               view: np.ndarray) -> Dict[str, np.ndarray]:
+              view: np.ndarray) -> Dict[str, np.ndarray]:
     """3D points of one person of unit height, in the camera frame.
 
     Args:
@@ -243,10 +248,8 @@ def person_3d(rng: np.random.Generator, pose: Dict[str, object],
         r_toe, face[5], *hull
     ])
     face_normals = _FACE_NORMALS @ head_rot.T
-    return dict(
-        points=points @ view.T,
-        face_normals=face_normals @ view.T,
-        head_forward=view @ head_rot @ np.array([0., 0., 1.]),
-        torso_left=view @ torso_rot @ np.array([1., 0., 0.]),
-        pelvis_left=view @ np.array([1., 0., 0.]))
-
+    return dict(points=points @ view.T,
+                face_normals=face_normals @ view.T,
+                head_forward=view @ head_rot @ np.array([0., 0., 1.]),
+                torso_left=view @ torso_rot @ np.array([1., 0., 0.]),
+                pelvis_left=view @ np.array([1., 0., 0.]))

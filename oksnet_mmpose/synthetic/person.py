@@ -47,8 +47,7 @@ _HAIR_COLOURS = np.array([[20, 20, 25], [30, 45, 70], [40, 70, 110],
 def _sample_appearance(rng: np.random.Generator) -> Dict[str, object]:
     """Colours (BGR) and clothing of one person."""
     light = rng.uniform(0.65, 1.1)
-    skin = SKIN_TONES[rng.integers(len(SKIN_TONES))] * rng.uniform(
-        0.92, 1.08)
+    skin = SKIN_TONES[rng.integers(len(SKIN_TONES))] * rng.uniform(0.92, 1.08)
     return dict(
         skin=np.clip(skin * light, 0, 255),
         hair=np.clip(_HAIR_COLOURS[rng.integers(len(_HAIR_COLOURS))] * light,
@@ -82,8 +81,9 @@ class Person:
             yaw = rng.uniform(-180, 180)
         view = rx(rng.normal(0, 6)) @ ry(yaw)
         body = person_3d(rng, sample_pose(rng, profile.pose_kind_p), view)
-        roll = rng.normal(0, 6) if rng.random() > profile.any_roll_p else rng.uniform(
-            -180, 180)
+        roll = rng.normal(
+            0, 6) if rng.random() > profile.any_roll_p else rng.uniform(
+                -180, 180)
         c, s = math.cos(math.radians(roll)), math.sin(math.radians(roll))
         # Camera frame (y up) to image plane (y down), rolled in-plane.
         self.plane = np.array([[c, s], [-s, c]]) @ np.array([[1., 0.],
@@ -168,8 +168,7 @@ class Person:
                     fwd) + self._to_plane(np.array([0., -0.008 * h, 0.]))
                 radius = 0.065 * h * (0.55 + 0.3 * min(1., facing + 0.3))
                 cv2.circle(img, pt(centre), max(1, int(radius * ONE)),
-                           tuple(app['skin'].tolist()), -1, cv2.LINE_AA,
-                           SHIFT)
+                           tuple(app['skin'].tolist()), -1, cv2.LINE_AA, SHIFT)
             normals = self.body['face_normals']
             dark = (30., 30., 40.)
             for k in (1, 2):
@@ -178,8 +177,7 @@ class Person:
                                max(ONE // 2, int(0.009 * h * ONE)), dark, -1,
                                cv2.LINE_AA, SHIFT)
             if normals[0, 2] > 0.:
-                cv2.circle(img, pt(xy[0]),
-                           max(ONE // 2, int(0.008 * h * ONE)),
+                cv2.circle(img, pt(xy[0]), max(ONE // 2, int(0.008 * h * ONE)),
                            tuple((app['skin'] * 0.7).tolist()), -1,
                            cv2.LINE_AA, SHIFT)
                 if normals[0, 2] > 0.3:
@@ -191,8 +189,7 @@ class Person:
             self._joint_cap(img, elbow, 0.013 * h, colour)
             if part == _L_FOREARM and app['watch']:
                 watch = xy[9] + 0.18 * (xy[7] - xy[9])
-                cv2.circle(img, pt(watch),
-                           max(ONE // 2, int(0.016 * h * ONE)),
+                cv2.circle(img, pt(watch), max(ONE // 2, int(0.016 * h * ONE)),
                            (40., 40., 40.), -1, cv2.LINE_AA, SHIFT)
         elif part in (_L_SHIN, _R_SHIN):
             self._joint_cap(img, 13 if part == _L_SHIN else 14, 0.017 * h,
@@ -211,7 +208,7 @@ class Person:
         for rank, (_, part, prims, colour) in enumerate(
                 sorted(self.parts(), key=lambda p: (p[0], p[1]))):
             paint_part(img, owner, prims, colour,
-                        ((self.layer + 1) << PART_BITS) | part, outline)
+                       ((self.layer + 1) << PART_BITS) | part, outline)
             self.decorate(img, part, colour)
             ranks[part] = rank
         return ranks
@@ -279,4 +276,3 @@ class Person:
                 p_label = 0.6
             vis[k] = 1 if rng.random() < p_label else 0
         return vis
-

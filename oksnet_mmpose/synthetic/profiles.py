@@ -67,28 +67,27 @@ OCCLUSION_STRESS = SyntheticProfile()
 # Our choices (see COCO_LIKE_TARGETS): mostly one or two people and rare
 # crowds, fewer close-ups cut by the border and fewer occluders, mostly
 # near-frontal views and everyday postures, milder degradations.
-COCO_LIKE = replace(
-    OCCLUSION_STRESS,
-    name='coco_like',
-    num_people_p=(.45, .3, .13, .07, .03, .015, .005),
-    rel_height=(0.5, 1.1),
-    small_rel_height=(0.22, 0.35),
-    overlap_p=0.15,
-    crowd_overlap_p=0.4,
-    truncation_p=0.15,
-    occluder_count_p=(.85, .13, .02, 0.),
-    occluder_kind_p=(0.35, 0.15, 0.05, 0.45),
-    frontal_p=0.85,
-    any_roll_p=0.01,
-    pose_kind_p=(0.4, 0.35, 0.08, 0.06, 0.04, 0.07),
-    clutter_shapes=(3, 10),
-    limb_distractors=2,
-    head_distractors=2,
-    low_contrast_p=0.05,
-    blur_p=0.05,
-    motion_blur_p=0.05,
-    strong_noise_p=0.05,
-    low_jpeg_p=0.03)
+COCO_LIKE = replace(OCCLUSION_STRESS,
+                    name='coco_like',
+                    num_people_p=(.45, .3, .13, .07, .03, .015, .005),
+                    rel_height=(0.5, 1.1),
+                    small_rel_height=(0.22, 0.35),
+                    overlap_p=0.15,
+                    crowd_overlap_p=0.4,
+                    truncation_p=0.15,
+                    occluder_count_p=(.85, .13, .02, 0.),
+                    occluder_kind_p=(0.35, 0.15, 0.05, 0.45),
+                    frontal_p=0.85,
+                    any_roll_p=0.01,
+                    pose_kind_p=(0.4, 0.35, 0.08, 0.06, 0.04, 0.07),
+                    clutter_shapes=(3, 10),
+                    limb_distractors=2,
+                    head_distractors=2,
+                    low_contrast_p=0.05,
+                    blur_p=0.05,
+                    motion_blur_p=0.05,
+                    strong_noise_p=0.05,
+                    low_jpeg_p=0.03)
 
 # What the coco_like profile must give, as (low, high) per statistic of
 # :func:`.statistics.keypoint_statistics`; the tests check a 150-image set

@@ -15,17 +15,18 @@ SHIFT = 4
 ONE = 1 << SHIFT
 
 # Skin tones (BGR), light to dark: people and the head-like clutter.
-SKIN_TONES = np.array([[189, 214, 241], [160, 194, 228], [130, 170, 214],
-                       [104, 142, 193], [80, 116, 160], [58, 86, 122],
-                       [44, 62, 92]],
-                      dtype=np.float64)
+SKIN_TONES = np.array(
+    [[189, 214, 241], [160, 194, 228], [130, 170, 214], [104, 142, 193],
+     [80, 116, 160], [58, 86, 122], [44, 62, 92]],
+    dtype=np.float64)
+
 
 def pt(p: np.ndarray) -> Tuple[int, int]:
     return int(round(p[0] * ONE)), int(round(p[1] * ONE))
 
 
 def capsule(canvas: np.ndarray, p0: np.ndarray, p1: np.ndarray, r0: float,
-             r1: float, colour, line_type: int) -> None:
+            r1: float, colour, line_type: int) -> None:
     """A tapered capsule: end discs joined by their outer tangents."""
     cv2.circle(canvas, pt(p0), max(1, int(r0 * ONE)), colour, -1, line_type,
                SHIFT)
@@ -43,7 +44,7 @@ def capsule(canvas: np.ndarray, p0: np.ndarray, p1: np.ndarray, r0: float,
 
 
 def paint_part(img: np.ndarray, owner: np.ndarray, prims: Sequence[tuple],
-                colour: np.ndarray, owner_id: int, outline: float) -> None:
+               colour: np.ndarray, owner_id: int, outline: float) -> None:
     """Paint a part's primitives with a dark outline into the image and its
     grown footprint into the owner map.
 
@@ -58,7 +59,7 @@ def paint_part(img: np.ndarray, owner: np.ndarray, prims: Sequence[tuple],
         for prim in prims:
             if prim[0] == 'capsule':
                 capsule(canvas, prim[1], prim[2], prim[3] + grow,
-                         prim[4] + grow, col, line)
+                        prim[4] + grow, col, line)
             elif prim[0] == 'circle':
                 cv2.circle(canvas, pt(prim[1]),
                            max(1, int((prim[2] + grow) * ONE)), col, -1, line,
@@ -96,8 +97,8 @@ def _texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 
 
 def paint_textured(rng: np.random.Generator, img: np.ndarray,
-                    owner: Optional[np.ndarray], owner_id: int,
-                    shape: Tuple[str, object]) -> None:
+                   owner: Optional[np.ndarray], owner_id: int,
+                   shape: Tuple[str, object]) -> None:
     """Paint a textured object (anti-aliased) and claim its pixels.
 
     Args:
@@ -136,7 +137,7 @@ def paint_textured(rng: np.random.Generator, img: np.ndarray,
 
 
 def random_shape(rng: np.random.Generator, centre: np.ndarray,
-                  size: float) -> Tuple[str, object]:
+                 size: float) -> Tuple[str, object]:
     """An ellipse, a (rotated) rectangle or a random polygon of about
     ``size`` pixels at ``centre``."""
     kind = rng.integers(3)
@@ -177,8 +178,7 @@ def background(
         centre = rng.uniform([0, 0], [img_w, img_h])
         size = side * rng.uniform(0.05, 0.5)
         if rng.random() < 0.35:
-            paint_textured(rng, img, None, 0,
-                            random_shape(rng, centre, size))
+            paint_textured(rng, img, None, 0, random_shape(rng, centre, size))
         else:
             kind, geom = random_shape(rng, centre, size)
             colour = tuple(rng.uniform(0, 255, 3).tolist())
@@ -195,9 +195,8 @@ def background(
     skins = SKIN_TONES
     for _ in range(rng.integers(0, profile.limb_distractors)):
         # A limb-like stick, sometimes bent at a joint.
-        colour = (
-            skins[rng.integers(len(skins))]
-            if rng.random() < 0.5 else rng.uniform(10, 245, 3))
+        colour = (skins[rng.integers(len(skins))]
+                  if rng.random() < 0.5 else rng.uniform(10, 245, 3))
         radius = side * rng.uniform(0.008, 0.03)
         pts = [rng.uniform([0, 0], [img_w, img_h])]
         for _ in range(1 + (rng.random() < 0.5)):
@@ -207,7 +206,7 @@ def background(
         for a, b in zip(pts[:-1], pts[1:]):
             for col, grow in ((colour * 0.5, 0.8), (colour, 0.)):
                 capsule(img, a, b, radius + grow, radius * 0.8 + grow,
-                         tuple(col.tolist()), cv2.LINE_AA)
+                        tuple(col.tolist()), cv2.LINE_AA)
         pts = np.stack(pts)
         distractors.append([*pts.min(0) - radius, *pts.max(0) + radius])
     for _ in range(rng.integers(0, profile.head_distractors)):
@@ -241,10 +240,9 @@ def degrade(rng: np.random.Generator, img: np.ndarray,
         cv2.line(kernel, pt(c - d), pt(c + d), 1., 1, cv2.LINE_AA, SHIFT)
         out = cv2.filter2D(out, -1, kernel / kernel.sum())
     # Every image has a little sensor noise; some have a lot.
-    sigma = (rng.uniform(4, 16) if rng.random() < profile.strong_noise_p else
-             rng.uniform(0.5, 3))
+    sigma = (rng.uniform(4, 16)
+             if rng.random() < profile.strong_noise_p else rng.uniform(0.5, 3))
     out += sigma * rng.standard_normal(out.shape, dtype=np.float32)
     quality = (int(rng.integers(12, 40))
                if rng.random() < profile.low_jpeg_p else 92)
     return np.clip(out + 0.5, 0, 255).astype(np.uint8), quality
-

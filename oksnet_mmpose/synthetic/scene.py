@@ -27,6 +27,7 @@ _MAX_PEOPLE_PER_IMAGE = 100
 # such slivers of people are left out.
 _MIN_ANNOTATED_AREA = 64
 
+
 def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
     return math.exp(rng.uniform(math.log(low), math.log(high)))
 
@@ -56,7 +57,7 @@ def _place_people(rng: np.random.Generator, img_w: int, img_h: int,
         hi = np.array([img_w, img_h]) - size / 2
         target = rng.uniform(np.minimum(lo, hi), np.maximum(lo, hi))
         if people and rng.random() < (profile.crowd_overlap_p
-                                       if crowd else profile.overlap_p):
+                                      if crowd else profile.overlap_p):
             # Next to (and overlapping) someone already placed.
             ref = people[rng.integers(len(people))]
             dx = rng.choice([-1, 1]) * rng.uniform(0.2, 1.) * max(
@@ -121,7 +122,7 @@ def _occluders(rng: np.random.Generator, people: List[Person], img_w: int,
                                [x - w / 2, img_h + 1.]]))
         else:
             shape = random_shape(rng, kpt + rng.normal(0, 0.08, 2) * h,
-                                  rng.uniform(0.15, 0.55) * h)
+                                 rng.uniform(0.15, 0.55) * h)
         out.append((target.scene_depth + rng.uniform(0.02, 0.3), shape))
     return out
 
@@ -158,14 +159,14 @@ def _detections(rng: np.random.Generator, image_id: int,
         return inter / union if union > 0 else 0.
 
     def record(box, score):
-        return dict(
-            image_id=image_id,
-            category_id=1,
-            bbox=[
-                round(float(v), 2)
-                for v in (box[0], box[1], box[2] - box[0], box[3] - box[1])
-            ],
-            score=round(float(np.clip(score, 0.001, 1.)), 4))
+        return dict(image_id=image_id,
+                    category_id=1,
+                    bbox=[
+                        round(float(v), 2)
+                        for v in (box[0], box[1], box[2] - box[0],
+                                  box[3] - box[1])
+                    ],
+                    score=round(float(np.clip(score, 0.001, 1.)), 4))
 
     dets = []
     for (x, y, w, h), q, area in people:
@@ -224,7 +225,7 @@ def generate_image(
     for layer, (_, is_occluder, i) in enumerate(sorted(layers)):
         if is_occluder:
             paint_textured(rng, img, owner, (layer + 1) << PART_BITS,
-                            occluders[i][1])
+                           occluders[i][1])
         else:
             people[i].layer = layer
             ranks[i] = people[i].draw(img, owner)
@@ -257,15 +258,14 @@ def generate_image(
                            float(kpts[k, 1]),
                            int(vis[k])] if vis[k] else [0, 0, 0])
         annotations.append(
-            dict(
-                id=image_id * _MAX_PEOPLE_PER_IMAGE + i,
-                image_id=image_id,
-                category_id=1,
-                keypoints=keypoints,
-                num_keypoints=int(labelled.sum()),
-                area=float(area),
-                bbox=bbox,
-                iscrowd=0))
+            dict(id=image_id * _MAX_PEOPLE_PER_IMAGE + i,
+                 image_id=image_id,
+                 category_id=1,
+                 keypoints=keypoints,
+                 num_keypoints=int(labelled.sum()),
+                 area=float(area),
+                 bbox=bbox,
+                 iscrowd=0))
         det_people.append((bbox, float((vis == 2).mean()), area))
 
     img, quality = degrade(rng, img, profile)
@@ -273,10 +273,11 @@ def generate_image(
     path = osp.join(img_dir, file_name)
     if not cv2.imwrite(path, img, [cv2.IMWRITE_JPEG_QUALITY, quality]):
         raise OSError(f'cannot write the image {path}')
-    result = dict(
-        image=dict(
-            id=image_id, file_name=file_name, width=img_w, height=img_h),
-        annotations=annotations)
+    result = dict(image=dict(id=image_id,
+                             file_name=file_name,
+                             width=img_w,
+                             height=img_h),
+                  annotations=annotations)
     if split == 'val':
         # A stream of its own, so that the images do not depend on whether
         # detections are made.
@@ -284,4 +285,3 @@ def generate_image(
         result['detections'] = _detections(det_rng, image_id, det_people,
                                            distractors, img_w, img_h)
     return result
-

@@ -13,8 +13,8 @@ import numpy as np
 NUM_KEYPOINT_BUCKETS = (('1-5', 1, 5), ('6-10', 6, 10), ('11-15', 11, 15),
                         ('16-17', 16, 17))
 # COCO's scale ranges of the ``area`` field
-AREA_RANGES = (('small', 0, 32**2), ('medium', 32**2, 96**2),
-               ('large', 96**2, float('inf')))
+AREA_RANGES = (('small', 0, 32**2), ('medium', 32**2, 96**2), ('large', 96**2,
+                                                               float('inf')))
 # boxes overlapping at least this IoU count as crowded (Ronchi & Perona's
 # lowest overlap level)
 CROWD_IOU = 0.1
@@ -24,10 +24,10 @@ def _box_iou(boxes: np.ndarray) -> np.ndarray:
     """Pairwise IoU of (N, 4) xywh boxes."""
     x0, y0 = boxes[:, 0], boxes[:, 1]
     x1, y1 = x0 + boxes[:, 2], y0 + boxes[:, 3]
-    iw = np.clip(np.minimum(x1[:, None], x1) - np.maximum(x0[:, None], x0),
-                 0, None)
-    ih = np.clip(np.minimum(y1[:, None], y1) - np.maximum(y0[:, None], y0),
-                 0, None)
+    iw = np.clip(
+        np.minimum(x1[:, None], x1) - np.maximum(x0[:, None], x0), 0, None)
+    ih = np.clip(
+        np.minimum(y1[:, None], y1) - np.maximum(y0[:, None], y0), 0, None)
     inter = iw * ih
     area = boxes[:, 2] * boxes[:, 3]
     return inter / np.maximum(area[:, None] + area - inter, 1e-9)
@@ -66,14 +66,13 @@ def keypoint_statistics(ann_file: str) -> Dict[str, float]:
             iou = _box_iou(np.asarray(boxes, dtype=np.float64))
             np.fill_diagonal(iou, 0)
             crowded += int((iou.max(1) >= CROWD_IOU).sum())
-    stats = dict(
-        num_images=len(by_image),
-        num_people=len(anns),
-        people_per_image=len(anns) / len(by_image),
-        visible=float((flags == 2).mean()),
-        occluded=float((flags == 1).mean()),
-        unlabelled=float((flags == 0).mean()),
-        median_num_keypoints=float(np.median(num_kpts)))
+    stats = dict(num_images=len(by_image),
+                 num_people=len(anns),
+                 people_per_image=len(anns) / len(by_image),
+                 visible=float((flags == 2).mean()),
+                 occluded=float((flags == 1).mean()),
+                 unlabelled=float((flags == 0).mean()),
+                 median_num_keypoints=float(np.median(num_kpts)))
     for name, low, high in NUM_KEYPOINT_BUCKETS:
         stats[f'num_keypoints_{name}'] = float(
             ((num_kpts >= low) & (num_kpts <= high)).mean())

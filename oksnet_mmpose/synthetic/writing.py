@@ -33,12 +33,11 @@ COCO_SKELETON = ((16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12),
                  (7, 13), (6, 7), (6, 8), (7, 9), (8, 10), (9, 11), (2, 3),
                  (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7))
 
-_PERSON_CATEGORY = dict(
-    supercategory='person',
-    id=1,
-    name='person',
-    keypoints=list(COCO_KEYPOINT_NAMES),
-    skeleton=[list(link) for link in COCO_SKELETON])
+_PERSON_CATEGORY = dict(supercategory='person',
+                        id=1,
+                        name='person',
+                        keypoints=list(COCO_KEYPOINT_NAMES),
+                        skeleton=[list(link) for link in COCO_SKELETON])
 
 # Spawned workers, not forked ones: a fork of a process whose OpenCV or torch
 # thread pools already ran (a test session, a training script) can deadlock
@@ -78,17 +77,16 @@ def _dump_json(obj: object, path: str) -> None:
 
 
 def _paths(out_dir: str) -> Dict[str, str]:
-    return dict(
-        data_root=out_dir,
-        train_img_dir=osp.join(out_dir, 'train'),
-        val_img_dir=osp.join(out_dir, 'val'),
-        train_ann_file=osp.join(out_dir, 'annotations',
-                                'person_keypoints_train.json'),
-        val_ann_file=osp.join(out_dir, 'annotations',
-                              'person_keypoints_val.json'),
-        val_bbox_file=osp.join(out_dir, 'person_detection_results',
-                               'detections_val.json'),
-        marker_file=osp.join(out_dir, MARKER_FILE))
+    return dict(data_root=out_dir,
+                train_img_dir=osp.join(out_dir, 'train'),
+                val_img_dir=osp.join(out_dir, 'val'),
+                train_ann_file=osp.join(out_dir, 'annotations',
+                                        'person_keypoints_train.json'),
+                val_ann_file=osp.join(out_dir, 'annotations',
+                                      'person_keypoints_val.json'),
+                val_bbox_file=osp.join(out_dir, 'person_detection_results',
+                                       'detections_val.json'),
+                marker_file=osp.join(out_dir, MARKER_FILE))
 
 
 # What the generator writes directly under ``out_dir``; ``overwrite`` deletes
@@ -202,19 +200,17 @@ def generate_synthetic_coco(out_dir: str,
         raise ValueError(f'seed must be >= 0, got {seed}')
     profile = get_profile(profile)
     out_dir = osp.abspath(out_dir)
-    params = dict(
-        generator='oksnet_mmpose.synthetic',
-        version=GENERATOR_VERSION,
-        profile=profile.name,
-        seed=int(seed),
-        num_train=int(num_train),
-        num_val=int(num_val),
-        image_size=[img_w, img_h])
+    params = dict(generator='oksnet_mmpose.synthetic',
+                  version=GENERATOR_VERSION,
+                  profile=profile.name,
+                  seed=int(seed),
+                  num_train=int(num_train),
+                  num_val=int(num_val),
+                  image_size=[img_w, img_h])
     paths = _paths(out_dir)
     if _prepare_out_dir(out_dir, params, overwrite):
-        print_log(
-            f'{out_dir}: synthetic dataset present, skipping',
-            logger='current')
+        print_log(f'{out_dir}: synthetic dataset present, skipping',
+                  logger='current')
         return paths
 
     try:
@@ -242,9 +238,8 @@ def generate_synthetic_coco(out_dir: str,
                       paths[f'{split}_img_dir'], profile) for i in range(num)]
             # ``imap`` keeps the task order, so the files do not depend on
             # which worker finishes first.
-            results = (
-                pool.imap(generate_image, tasks, chunksize=8)
-                if pool is not None else map(generate_image, tasks))
+            results = (pool.imap(generate_image, tasks, chunksize=8)
+                       if pool is not None else map(generate_image, tasks))
             images, annotations, detections = [], [], []
             for result in _progress(results, num, f'synthetic {split}',
                                     progress):
@@ -252,14 +247,13 @@ def generate_synthetic_coco(out_dir: str,
                 annotations += result['annotations']
                 detections += result.get('detections', [])
             _dump_json(
-                dict(
-                    info=dict(
-                        description='oksnet_mmpose synthetic people',
-                        version=GENERATOR_VERSION),
-                    licenses=[],
-                    images=images,
-                    annotations=annotations,
-                    categories=[_PERSON_CATEGORY]), paths[f'{split}_ann_file'])
+                dict(info=dict(description='oksnet_mmpose synthetic people',
+                               version=GENERATOR_VERSION),
+                     licenses=[],
+                     images=images,
+                     annotations=annotations,
+                     categories=[_PERSON_CATEGORY]),
+                paths[f'{split}_ann_file'])
             if split == 'val':
                 _dump_json(detections, paths['val_bbox_file'])
     _dump_json(params, paths['marker_file'])

@@ -8,9 +8,8 @@ import pytest
 import torch
 
 from oksnet_mmpose.analysis.rescorenet import (add_rescorenet_scores,
-                                               build_rescorenet,
-                                               coco_skeleton, rescore,
-                                               train_rescorenet)
+                                               build_rescorenet, coco_skeleton,
+                                               rescore, train_rescorenet)
 
 
 def _poses(num, seed=0):
@@ -22,9 +21,11 @@ def _poses(num, seed=0):
         xy = rng.uniform(0, 200, (17, 2))
         scores = rng.uniform(0, 1, 17)
         kpts = np.concatenate([xy, scores[:, None]], 1).reshape(-1)
-        poses.append(dict(image_id=i, category_id=1,
-                          keypoints=kpts.tolist(),
-                          gt_oks=float(scores.mean()**2)))
+        poses.append(
+            dict(image_id=i,
+                 category_id=1,
+                 keypoints=kpts.tolist(),
+                 gt_oks=float(scores.mean()**2)))
     return poses
 
 
@@ -66,8 +67,7 @@ def test_scores_are_box_score_times_predicted_oks(tmp_path):
     predicted = rescore(net, poses)
     for i, pose in enumerate(rescored):
         factor = 0.5 if i % 2 else 1.
-        assert pose['rescorenet_score'] == pytest.approx(
-            factor * predicted[i])
+        assert pose['rescorenet_score'] == pytest.approx(factor * predicted[i])
         assert pose['keypoints'] == poses[i]['keypoints']
 
 
