@@ -254,9 +254,11 @@ def _train_rescorenet(work_dir: str, seed: int) -> None:
         test_dir = osp.join(work_dir, f'test_{name}')
         add_rescorenet_scores(net, osp.join(test_dir, RESULTS),
                               osp.join(test_dir, RESCORED_RESULTS))
+    mse = log['held_out_mse']
     _say(f"step 'rescorenet' done ({time.time() - start:.0f} s; "
-         f"{log['num_poses']} poses, {log['num_steps']} steps, MSE "
-         f"{log['first_loss']:.4f} -> {log['final_loss']:.4f})")
+         f"{log['num_poses']} poses, {log['num_held_out']} of them held out "
+         f"to choose the length: net of step {log['num_steps']} kept, "
+         f"held-out MSE {'n/a' if mse is None else f'{mse:.4f}'})")
 
 
 def parse_args(argv=None):

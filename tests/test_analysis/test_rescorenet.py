@@ -40,21 +40,23 @@ def test_torso_normalisation_uses_the_shoulder_hip_links():
 
 def test_training_learns_the_oks_and_scores_held_out_poses():
     train, held_out = _poses(2048), _poses(512, seed=1)
-    net, log = train_rescorenet(train, num_steps=300)
-    assert log['num_poses'] == 2048 and log['num_steps'] == 300
+    net, log = train_rescorenet(train, max_steps=300)
+    assert log['num_poses'] == 2048 and log['num_held_out'] == 205
+    assert 0 < log['num_steps'] <= 300
     assert log['final_loss'] < 0.2 * log['first_loss']
+    assert log['held_out_mse'] < 0.2 * log['first_loss']
     pred = rescore(net, held_out)
     target = np.array([p['gt_oks'] for p in held_out])
     assert pred.min() >= 0 and pred.max() <= 1
     assert np.corrcoef(pred, target)[0, 1] > 0.75
     # deterministic per seed
-    again, _ = train_rescorenet(train, num_steps=300)
+    again, _ = train_rescorenet(train, max_steps=300)
     np.testing.assert_array_equal(rescore(again, held_out), pred)
 
 
 def test_scores_are_box_score_times_predicted_oks(tmp_path):
     poses = _poses(64)
-    net, _ = train_rescorenet(poses, num_steps=20)
+    net, _ = train_rescorenet(poses, max_steps=20)
     for i, pose in enumerate(poses):
         del pose['gt_oks']
         if i % 2:
