@@ -6,13 +6,14 @@ Example::
     python tools/generate_synthetic_coco.py --out-dir data/synthetic_coco \
         --num-train 3000 --num-val 500
 
-See :func:`oksnet_mmpose.datasets.synthetic_people.generate_synthetic_coco`.
+See :func:`oksnet_mmpose.synthetic.generate_synthetic_coco`.
 """
 import argparse
 import sys
 from typing import List, Optional
 
-from oksnet_mmpose.datasets.synthetic_people import generate_synthetic_coco
+from oksnet_mmpose.synthetic import (DEFAULT_PROFILE, PROFILES,
+                                     generate_synthetic_coco)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -44,6 +45,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         metavar=('W', 'H'),
         help='image width and height (default: 256 256)')
     parser.add_argument(
+        '--profile',
+        default=DEFAULT_PROFILE,
+        choices=sorted(PROFILES),
+        help='data profile (default: %(default)s)')
+    parser.add_argument(
         '--overwrite',
         action='store_true',
         help='delete an existing (or partial) dataset in --out-dir first')
@@ -66,6 +72,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             seed=args.seed,
             image_size=tuple(args.image_size),
             overwrite=args.overwrite,
+            profile=args.profile,
             num_workers=args.num_workers)
     except (OSError, ValueError) as err:
         # An existing dataset, a bad directory or bad sizes: the message

@@ -18,8 +18,8 @@ from .calibration import (expected_calibration_error, plot_reliability,
 from .keypoint_eval import (OKS_THRESHOLDS, KeypointEvaluator, ap_at_oks,
                             ap_names)
 from .occlusion import VISIBLE_BUCKETS, evaluate_occlusion, plot_occlusion_pr
-from .quality_analysis import (SCORE_FIELDS, correlations, gap_closed,
-                               load_results, plot_scores)
+from .quality_analysis import (OPTIONAL_SCORES, SCORE_FIELDS, correlations,
+                               gap_closed, load_results, plot_scores)
 from .rescoring import compare_rescoring
 from .scoring_errors import plot_scoring_errors, scoring_errors
 from .selection import plot_selection, selection_curve
@@ -27,6 +27,7 @@ from .selection import plot_selection, selection_curve
 SCORE_TITLES = {
     'heatmap': 'heatmap-mean',
     'oksnet': 'OKS-net',
+    'rescorenet': 'RescoreNet (DEKR, post hoc)',
     'gt_oks': 'GT OKS (upper bound)'
 }
 # everything analyze_quality writes; summary.json last, as the sign of a
@@ -124,7 +125,9 @@ def analyze_quality(ann_file: str,
         gt_oks_source = 'best OKS with a GT instance of the image'
     scores = {
         name: np.asarray([p[field] for p in poses], dtype=np.float64)
-        for name, field in SCORE_FIELDS.items() if name != 'gt_oks'
+        for name, field in SCORE_FIELDS.items()
+        if name != 'gt_oks' and (name not in OPTIONAL_SCORES
+                                 or all(field in p for p in poses))
     }
     scores['gt_oks'] = gt_oks
     for name, values in scores.items():
@@ -233,7 +236,7 @@ def markdown_report(summary: dict, details: dict) -> str:
         '## Correlation with GT OKS and calibration (Tab. I)', '',
         '| score | Pearson | Spearman | ECE |', '|---|---|---|---|'
     ]
-    for name in ('heatmap', 'oksnet'):
+    for name in [n for n in names if n != 'gt_oks']:
         s = summary[name]
         lines.append(f'| {SCORE_TITLES[name]} | {_num(s["pearson"])} | '
                      f'{_num(s["spearman"])} | {_num(s["ece"])} |')
@@ -317,7 +320,7 @@ def markdown_report(summary: dict, details: dict) -> str:
         'kept | kept with OKS >= .75 | good (.75) kept |',
         '|---|---|---|---|---|---|---|'
     ]
-    for name in ('heatmap', 'oksnet'):
+    for name in [n for n in names if n != 'gt_oks']:
         curve = details['selection'][name]
         for t in (0.3, 0.5, 0.7):
             i = int(round(t * 100))

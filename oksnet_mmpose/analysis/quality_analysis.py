@@ -16,8 +16,12 @@ from ..utils import atomic_path
 SCORE_FIELDS = {
     'heatmap': 'heatmap_score',
     'oksnet': 'oksnet_score',
+    # a peer's score, analysed when every pose has it (the main job adds
+    # it: oksnet_mmpose.analysis.rescorenet)
+    'rescorenet': 'rescorenet_score',
     'gt_oks': 'gt_oks',
 }
+OPTIONAL_SCORES = ('rescorenet', )
 
 
 def load_results(
@@ -80,13 +84,15 @@ def correlations(scores: np.ndarray,
                 spearman=float(spearmanr(scores, gt_oks)[0]))
 
 
-def gap_closed(summary: Dict[str, dict], key: str = 'ap') -> Optional[float]:
-    """Share of the heatmap -> GT-OKS upper-bound AP gap that the OKS-net
-    score closes (None when there is no gap)."""
+def gap_closed(summary: Dict[str, dict],
+               key: str = 'ap',
+               name: str = 'oksnet') -> Optional[float]:
+    """Share of the heatmap -> GT-OKS upper-bound AP gap that the score
+    ``name`` (default: OKS-net's) closes (None when there is no gap)."""
     gap = summary['gt_oks'][key] - summary['heatmap'][key]
     if gap <= 0:
         return None
-    return (summary['oksnet'][key] - summary['heatmap'][key]) / gap
+    return (summary[name][key] - summary['heatmap'][key]) / gap
 
 
 def plot_scores(poses: List[dict],

@@ -12,7 +12,8 @@ from .keypoint_eval import KeypointEvaluator, ap_names
 # (row name, score name, MMPose NMS function)
 RESCORING_METHODS = (('OKS-NMS', 'heatmap',
                       oks_nms), ('soft-OKS-NMS', 'heatmap', soft_oks_nms),
-                     ('OKS-net + OKS-NMS', 'oksnet', oks_nms))
+                     ('OKS-net + OKS-NMS', 'oksnet', oks_nms),
+                     ('RescoreNet + OKS-NMS', 'rescorenet', oks_nms))
 
 
 def nms_keep(poses: List[dict], areas: np.ndarray, scores: np.ndarray, nms,
@@ -65,6 +66,8 @@ def compare_rescoring(evaluator: KeypointEvaluator,
                        dtype=np.float64)
     rows = {}
     for row, score_name, nms in RESCORING_METHODS:
+        if score_name not in scores_by_name:  # an optional peer
+            continue
         scores = scores_by_name[score_name]
         keep = nms_keep(poses, areas, scores, nms, nms_thr, evaluator.sigmas)
         rows[row] = dict(**ap_names(evaluator.evaluate(scores, keep=keep)),

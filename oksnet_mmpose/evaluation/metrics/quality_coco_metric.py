@@ -208,6 +208,8 @@ class QualityCocoMetric(CocoMetric):
                     'score': float(inst['score']),
                     'heatmap_score': float(inst['heatmap_score']),
                     'oksnet_score': float(inst['oksnet_score']),
+                    # the box's own score, for post-hoc rescorers
+                    'bbox_score': float(inst['bbox_score']),
                 }
                 if 'gt_oks' in inst:
                     res['gt_oks'] = float(inst['gt_oks'])
