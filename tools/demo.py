@@ -59,7 +59,7 @@ from mmpose.structures import PoseDataSample
 
 from oksnet_mmpose.apis import (OKSNetInferencer, check_quality_thr,
                                 load_boxes_file, split_instances_with_quality)
-from oksnet_mmpose.utils import dump_json_atomic
+from oksnet_mmpose.utils import check_output_dir, dump_json_atomic
 
 EXIT_NO_PERSON = 3
 STATUS_OK = 'ok'
