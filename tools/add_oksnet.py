@@ -52,6 +52,17 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def conversion_options(args) -> dict:
+    """The keyword arguments of ``convert_config`` / ``add_oksnet``."""
+    return dict(
+        schedule=args.schedule,
+        load_from=args.load_from,
+        switch_epoch=args.switch_epoch,
+        max_epochs=args.max_epochs,
+        lr_milestones=args.lr_milestones,
+        test_dev=args.test_dev)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from oksnet_mmpose.apis.config_conversion import (ConfigConversionError,
@@ -60,15 +71,7 @@ def main(argv=None) -> int:
         sys.argv[1:] if argv is None else argv)
     try:
         add_oksnet(
-            args.src,
-            args.out,
-            schedule=args.schedule,
-            load_from=args.load_from,
-            switch_epoch=args.switch_epoch,
-            max_epochs=args.max_epochs,
-            lr_milestones=args.lr_milestones,
-            test_dev=args.test_dev,
-            command=command)
+            args.src, args.out, command=command, **conversion_options(args))
     except ConfigConversionError as e:
         print(f'add_oksnet: error: {e}', file=sys.stderr)
         return 1

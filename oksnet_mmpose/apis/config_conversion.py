@@ -484,6 +484,15 @@ def _test_dev(cfg: Config, metainfo: dict) -> tuple:
             '(no local GT).')
 
 
+def base_reference(src: str, out: str) -> str:
+    """How a config written to ``out`` names ``src`` in its ``_base_``: an
+    ``mmpose::`` name as it is, a file relative to ``out``'s folder."""
+    if '::' in src:
+        return src
+    ref = osp.relpath(osp.abspath(src), osp.dirname(osp.abspath(out)))
+    return ref if ref.startswith('.') else './' + ref
+
+
 def add_oksnet(src: str, out: str, **options) -> str:
     """Write the OKS-net variant of ``src`` to ``out`` (see
     :func:`convert_config` for ``options``).
@@ -495,13 +504,7 @@ def add_oksnet(src: str, out: str, **options) -> str:
     Returns:
         str: The config text written.
     """
-    base_ref = src
-    if '::' not in src:
-        base_ref = osp.relpath(
-            osp.abspath(src), osp.dirname(osp.abspath(out)))
-        if not base_ref.startswith('.'):
-            base_ref = './' + base_ref
-    text = convert_config(src, base_ref=base_ref, **options)
+    text = convert_config(src, base_ref=base_reference(src, out), **options)
     with atomic_path(out) as tmp:
         with open(tmp, 'w', encoding='utf-8') as f:
             f.write(text)
