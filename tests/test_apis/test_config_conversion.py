@@ -256,6 +256,24 @@ def test_bad_config_one_line_nothing_written(src, message, tmp_path, capsys):
     assert not out.exists()
 
 
+def test_test_dev_variant_of_an_oksnet_config(tmp_path):
+    scratch = osp.join(CONFIG_DIR,
+                       'oksnet_td-hm_hrnet-w32_8xb64-250e_coco-256x192.py')
+    new, text = _convert(scratch, tmp_path, test_dev=True)
+    assert text.count('\n_base_') == 1 and 'model =' not in text
+    assert new.test_evaluator.type == 'QualityCocoMetric'
+    assert new.test_evaluator.format_only
+    assert new.test_evaluator.outfile_prefix == 'work_dirs/oksnet/test-dev'
+    assert 'test-dev2017' in new.test_dataloader.dataset.bbox_file
+    assert new.val_dataloader.dataset.bbox_file == Config.fromfile(
+        scratch).val_dataloader.dataset.bbox_file
+    # anything but test_dev on an OKS-net config is refused
+    with pytest.raises(ConfigConversionError, match='already OKS-net'):
+        convert_config(scratch, schedule='finetune')
+    with pytest.raises(ConfigConversionError, match='test_dev needs a COCO'):
+        convert_config(RTMPOSE_M_CROWDPOSE, test_dev=True)
+
+
 def test_metainfo_without_sigmas(tmp_path, capsys):
     src = tmp_path / 'no_sigmas.py'
     src.write_text(
