@@ -19,7 +19,7 @@ param_scheduler = [
 model = dict(
     head=dict(
         type='OKSNetCPMHead',
-        # lambda_heatmap = 2000 (paper Sec. IV-A) on the base's KeypointMSELoss
+        # lambda_heatmap = 2000 (paper Sec. IV-A), the base's KeypointMSELoss
         loss=dict(loss_weight=2000.0),
         loss_oks=dict(type='HardMinedOKSLoss', loss_weight=1.0),
         # keypoint sigmas of the OKS: CocoDataset.METAINFO

@@ -6,7 +6,7 @@ _base_ = ['mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_hrnet-w32_8xb64-2
 
 custom_imports = dict(imports=['oksnet_mmpose'], allow_failed_imports=False)
 
-# schedule: the base's, 250 epochs
+# the base's schedule, with these epochs / LR milestones
 train_cfg = dict(max_epochs=250)
 param_scheduler = [
     _base_.param_scheduler[0],
@@ -18,7 +18,7 @@ param_scheduler = [
 model = dict(
     head=dict(
         type='OKSNetHead',
-        # lambda_heatmap = 2000 (paper Sec. IV-A) on the base's KeypointMSELoss
+        # lambda_heatmap = 2000 (paper Sec. IV-A), the base's KeypointMSELoss
         loss=dict(loss_weight=2000.0),
         loss_oks=dict(type='HardMinedOKSLoss', loss_weight=0.0),
         # keypoint sigmas of the OKS: CocoDataset.METAINFO
