@@ -148,6 +148,28 @@ def test_crowdpose_sigmas_and_evaluator_settings(tmp_path):
         assert evaluator.prefix == 'crowdpose'
 
 
+@pytest.mark.parametrize('dataset_type, metainfo_file, num_keypoints', [
+    ('CocoDataset', 'coco', 17), ('CrowdPoseDataset', 'crowdpose', 14),
+    ('AicDataset', 'aic', 14), ('OCHumanDataset', 'ochuman', 17),
+    ('HumanArtDataset', 'humanart', 17), ('HalpeDataset', 'halpe', 136),
+    ('CocoWholeBodyDataset', 'coco_wholebody', 133),
+    ('AP10KDataset', 'ap10k', 17), ('PoseTrack18Dataset', 'posetrack18', 17)
+])
+def test_sigmas_from_the_dataset_class(dataset_type, metainfo_file,
+                                       num_keypoints, tmp_path):
+    """Without a metainfo in the config, the dataset class's METAINFO gives
+    the sigmas (a 17-keypoint non-COCO dataset does not get COCO's)."""
+    src = tmp_path / 'dataset.py'
+    src.write_text(
+        f'_base_ = [{HRNET!r}]\n'
+        f'model = dict(head=dict(out_channels={num_keypoints}))\n'
+        f"train_dataloader = dict(dataset=dict(type={dataset_type!r}))\n")
+    new, text = _convert(str(src), tmp_path)
+    assert new.model.head.metainfo == dict(
+        from_file=f'configs/_base_/datasets/{metainfo_file}.py')
+    assert f'{dataset_type}.METAINFO' in text
+
+
 def test_metainfo_set_in_the_config_is_used(tmp_path):
     src = tmp_path / 'aic_layout.py'
     src.write_text(
