@@ -53,8 +53,11 @@ def _load(src: str) -> Config:
             f.write(f'_base_ = [{src!r}]\n')
         try:
             return Config.fromfile(wrapper)
-        except FileNotFoundError as e:
-            raise ConfigConversionError(f'{src}: {e}') from None
+        except Exception as e:  # a missing mmpose:: name, a syntax error
+            lines = str(e).strip().splitlines() or ['']
+            raise ConfigConversionError(
+                f'{src} does not load: {type(e).__name__}: '
+                f'{lines[-1]}') from None
 
 
 def _dataset_metainfo(cfg: Config) -> tuple:

@@ -296,6 +296,14 @@ def test_test_dev_variant_of_an_oksnet_config(tmp_path):
         convert_config(RTMPOSE_M_CROWDPOSE, test_dev=True)
 
 
+def test_unloadable_source_is_one_line(tmp_path):
+    for src in (COCO_HM + 'no_such_config.py', str(tmp_path / 'none.py')):
+        with pytest.raises(ConfigConversionError) as error:
+            convert_config(src)
+        assert len(str(error.value).splitlines()) == 1
+        assert src in str(error.value)
+
+
 def test_metainfo_without_sigmas(tmp_path, capsys):
     src = tmp_path / 'no_sigmas.py'
     src.write_text(
