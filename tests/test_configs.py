@@ -43,8 +43,10 @@ def test_config_builds(config):
     model = MODELS.build(cfg.model)
     assert type(model.head).__name__ in ('OKSNetHead', 'OKSNetCPMHead')
     assert model.head.loss_module.loss_weight == 2000.
+    # the base recipe's hooks are kept, the OKS-net hook appended
+    assert cfg.custom_hooks[0].type == 'SyncBuffersHook'
     if 'quality-only' in config:
-        assert cfg.custom_hooks == [dict(type='FreezeExceptOKSNetHook')]
+        assert cfg.custom_hooks[1:] == [dict(type='FreezeExceptOKSNetHook')]
         assert cfg.load_from.startswith('https://download.openmmlab.com')
     elif '-ft-' in config:
         assert cfg.train_cfg.max_epochs == 50
@@ -55,8 +57,9 @@ def test_config_builds(config):
         assert cfg.test_evaluator.format_only
         assert 'test-dev2017' in cfg.test_dataloader.dataset.bbox_file
     else:
-        assert cfg.custom_hooks[0] == dict(type='OKSLossSwitchHook',
-                                           switch_epoch=200)
+        assert cfg.custom_hooks[1:] == [
+            dict(type='OKSLossSwitchHook', switch_epoch=200)
+        ]
 
 
 @pytest.mark.parametrize('config', MODEL_CONFIGS)

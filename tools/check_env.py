@@ -62,6 +62,16 @@ def _check_module(name):
     return check
 
 
+def _check_albumentations():
+    albumentations = importlib.import_module('albumentations')
+    if not hasattr(albumentations.augmentations, 'transforms'):
+        raise ImportError(
+            f'albumentations {albumentations.__version__} breaks MMPose\'s '
+            'Albumentation transform (RTMPose / CSPNeXt recipes); install '
+            'albumentations==1.3.1 (tools/setup_env.sh)')
+    return f'albumentations {albumentations.__version__}'
+
+
 def _check_mim():
     if shutil.which('mim') is None:
         raise FileNotFoundError('the `mim` command (openmim) is not on PATH')
@@ -77,6 +87,9 @@ CHECKS = [
     ('mmdet', _check_module('mmdet')),
     ('mmpose', _check_module('mmpose')),
     ('oksnet_mmpose', _check_module('oksnet_mmpose')),
+    # stock recipes' extra packages (ViTPose; RTMPose / CSPNeXt)
+    ('mmpretrain', _check_module('mmpretrain')),
+    ('albumentations', _check_albumentations),
     ('mim', _check_mim),
 ]
 

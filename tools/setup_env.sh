@@ -63,7 +63,13 @@ _install_openmmlab() {
     _pip install --no-deps mmpose==1.3.2 openmim==0.3.9 &&
     # mmpose's runtime dependencies without chumpy; openmim's without openxlab.
     _pip install json-tricks munkres matplotlib opencv-python pillow scipy \
-        click colorama model-index pandas requests rich tabulate
+        click colorama model-index pandas requests rich tabulate &&
+    # What stock recipes need (requirements/recipes.txt): mmpretrain for
+    # ViTPose, albumentations 1.3.1 for RTMPose / CSPNeXt (2.x breaks MMPose
+    # 1.3.2's Albumentation). albumentations and qudida without their deps:
+    # opencv-python-headless would replace opencv-python's cv2.
+    _pip install --no-deps albumentations==1.3.1 qudida==0.0.4 &&
+    _pip install -r "$OKSNET_ROOT/requirements/recipes.txt"
 }
 
 oksnet_setup_env() {

@@ -44,8 +44,8 @@ def trained_oksnet(tmp_path_factory):
             elif step.type == 'GenerateTarget':
                 step.encoder = codec
     # lambda_OKS = 1 from the first iteration: the branch is trained
-    assert cfg.custom_hooks[0].type == 'OKSLossSwitchHook'
-    cfg.custom_hooks = [dict(type='OKSLossSwitchHook', switch_epoch=0)]
+    assert cfg.custom_hooks[-1].type == 'OKSLossSwitchHook'
+    cfg.custom_hooks[-1] = dict(type='OKSLossSwitchHook', switch_epoch=0)
     cfg.train_dataloader.dataset.indices = 6  # 3 iterations of 2 instances
     cfg.train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=10)
     cfg.param_scheduler = []

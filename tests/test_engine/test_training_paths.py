@@ -21,7 +21,7 @@ def _predict(model, batch):
 
 def test_quality_only_keeps_keypoints_bit_identical(tmp_path):
     cfg = tiny_config(QUALITY_ONLY, work_dir=str(tmp_path))
-    assert cfg.custom_hooks == [dict(type='FreezeExceptOKSNetHook')]
+    assert cfg.custom_hooks[-1] == dict(type='FreezeExceptOKSNetHook')
     cfg.train_dataloader.dataset.indices = 4
     cfg.train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=10)
     cfg.optim_wrapper.optimizer.lr = 1e-2  # make any leak visible

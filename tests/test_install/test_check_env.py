@@ -46,3 +46,20 @@ def test_broken_pieces_get_one_line_each(check_env, capsys, monkeypatch):
     assert lines[1].startswith('[check] BROKEN xtcocotools:')
     assert 'compiled against numpy 1.x' in lines[1]
     assert '--no-binary xtcocotools' in lines[1]
+
+
+def test_albumentations_2_gets_one_line(check_env, capsys, monkeypatch):
+    """albumentations 2.x has no `augmentations.transforms`, which MMPose
+    1.3.2's Albumentation (RTMPose / CSPNeXt recipes) reads."""
+    import types
+    real = importlib.import_module
+    albumentations_2 = types.SimpleNamespace(
+        __version__='2.0.8', augmentations=types.SimpleNamespace())
+    monkeypatch.setattr(
+        check_env.importlib, 'import_module', lambda name, *a, **k:
+        albumentations_2 if name == 'albumentations' else real(name, *a, **k))
+    assert check_env.main() == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith('[check] BROKEN albumentations:')
+    assert 'albumentations==1.3.1' in lines[0]

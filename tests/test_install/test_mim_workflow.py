@@ -21,7 +21,8 @@ def _sample_options(max_epochs):
     options = [
         'model.backbone.init_cfg=None',
         f'train_cfg.max_epochs={max_epochs}', 'train_cfg.val_interval=1',
-        'custom_hooks.0.switch_epoch=1',  # lambda_OKS 0 -> 1 at epoch 1
+        # lambda_OKS 0 -> 1 at epoch 1 (the base's SyncBuffersHook is first)
+        'custom_hooks.1.switch_epoch=1',
         'default_hooks.checkpoint.interval=1'
     ]
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
