@@ -73,6 +73,30 @@ def _train_step(model, dataset):
                for p in model.head.oks_net.parameters())
 
 
+def _assert_stock_weights_give_stock_keypoints(src, cfg, batch, tmp_path):
+    """The stock model's weights load into the converted model with only
+    the branch's keys missing, and its keypoints and keypoint scores (flip
+    test) are bit-identical to the stock model's."""
+    stock_file = tmp_path / 'stock.py'
+    stock_file.write_text(f'_base_ = [{src!r}]\n')
+    stock_cfg = sample_config(str(stock_file), batch_size=2)
+    torch.manual_seed(0)
+    stock = revert_sync_batchnorm(MODELS.build(stock_cfg.model)).eval()
+    ours = revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
+    result = ours.load_state_dict(stock.state_dict(), strict=False)
+    assert result.unexpected_keys == []
+    assert result.missing_keys and all(
+        k.startswith('head.oks_net.') for k in result.missing_keys)
+    # the branch is the random init the stock weights left: opted in
+    ours.test_cfg = dict(ours.test_cfg, allow_untrained_oks_net=True)
+    with torch.no_grad():
+        theirs = stock.test_step(batch)[0].pred_instances
+        mine = ours.test_step(batch)[0].pred_instances
+    np.testing.assert_array_equal(mine.keypoints, theirs.keypoints)
+    np.testing.assert_array_equal(mine.keypoint_scores,
+                                  theirs.keypoint_scores)
+
+
 @pytest.mark.parametrize(
     'src', STOCK_CONFIGS, ids=lambda s: osp.basename(s)[:-3])
 def test_converted_stock_config_trains_predicts_and_evaluates(
@@ -117,6 +141,8 @@ def test_converted_stock_config_trains_predicts_and_evaluates(
     prefix = cfg.val_evaluator.get('prefix', 'coco')
     for key in (f'{prefix}/AP', f'{prefix}-heatmap/AP'):
         assert 0 <= results[key] <= 1, key
+
+    _assert_stock_weights_give_stock_keypoints(src, cfg, batch, tmp_path)
 
 
 def test_crowdpose_sample_is_crowdpose_layout(tmp_path):
