@@ -34,7 +34,7 @@ from oksnet_mmpose.utils import (atomic_path, check_output_dir,
 
 # relative to the directory the job runs in (the repository root)
 DEFAULT_CONFIG = ('configs/synthetic/'
-                  'oksnet_td-hm_res18_1xb32-14e_synthetic-128x96.py')
+                  'oksnet_td-hm_res18_1xb32-12e_synthetic-128x96.py')
 STATE_FILE = 'main_job.json'
 _SHOWN = re.compile(r'Epoch\(|lambda_OKS|Evaluating|coco[-a-z]*/AP:|'
                     r'quality/|WARNING|Error|error:')

@@ -28,7 +28,7 @@ timing = load_tool('benchmark_cost_timing')
 
 SYNTHETIC_CONFIG = osp.join(
     CONFIG_DIR, 'synthetic',
-    'oksnet_td-hm_res18_1xb32-14e_synthetic-128x96.py')
+    'oksnet_td-hm_res18_1xb32-12e_synthetic-128x96.py')
 HRNET_W32_CONFIG = osp.join(
     CONFIG_DIR, 'oksnet_td-hm_hrnet-w32_8xb64-250e_coco-256x192.py')
 

@@ -13,8 +13,8 @@ import oksnet_mmpose  # noqa: F401
 from tests.conftest import CONFIG_DIR
 
 SYNTHETIC = osp.join(CONFIG_DIR, 'synthetic')
-BASE = 'oksnet_td-hm_res18_1xb32-14e_synthetic-128x96.py'
-SIMCC = 'oksnet_simcc_res18_1xb32-14e_synthetic-128x96.py'
+BASE = 'oksnet_td-hm_res18_1xb32-12e_synthetic-128x96.py'
+SIMCC = 'oksnet_simcc_res18_1xb32-12e_synthetic-128x96.py'
 
 
 def test_simcc_config_changes_only_the_head_and_the_encoder():

@@ -3,7 +3,7 @@
 # SimCC heads' default pose feature (README, "OKS-net heads"). Compare
 #   python tools/synthetic_benchmark.py --config THIS_FILE ...
 # with `--cfg-options model.head.pose_feature=keypoint_layer_output`.
-_base_ = ['./oksnet_td-hm_res18_1xb32-14e_synthetic-128x96.py']
+_base_ = ['./oksnet_td-hm_res18_1xb32-12e_synthetic-128x96.py']
 
 simcc_codec = dict(
     type='SimCCLabel',
