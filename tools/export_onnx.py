@@ -1,10 +1,13 @@
 # Copyright (c) oksnet-mmpose contributors.
-"""Export an OKS-net pose model to ONNX with two outputs, ``heatmaps``
-(B, K, h, w) and ``quality`` (B, ), and check the file against PyTorch.
+"""Export an OKS-net pose model to ONNX and check the file against PyTorch.
 
-The input ``input`` (B, 3, H, W) is the crop normalized as the config's
-data preprocessor does (mean/std, bgr_to_rgb: recorded in the ONNX
-metadata); see oksnet_mmpose/apis/onnx_export.py.
+Outputs: ``heatmaps`` (B, K, h, w) for a heatmap head (the last stage of a
+multi-stage one), ``simcc_x`` (B, K, Wx) and ``simcc_y`` (B, K, Wy) for a
+SimCC / RTMPose head, then ``quality`` (B, ), the predicted OKS. The input
+``input`` (B, 3, H, W) is the crop normalized as the config's data
+preprocessor does. The ONNX metadata records the output names, the codec
+that decodes them, the input size and the normalization; see
+oksnet_mmpose/apis/onnx_export.py.
 """
 import argparse
 import sys
@@ -25,8 +28,13 @@ def parse_args(argv=None):
     parser.add_argument(
         'checkpoint',
         nargs='?',
-        help='checkpoint file; without it the random init is exported '
-        '(with a warning)')
+        help='checkpoint file (loaded strictly); omit it only with '
+        '--random-weights')
+    parser.add_argument(
+        '--random-weights',
+        action='store_true',
+        help='export the random initialisation, without a checkpoint '
+        '(outputs that mean nothing: to try the export pipeline)')
     parser.add_argument('--out', required=True, help='the .onnx file')
     parser.add_argument(
         '--opset', type=int, default=DEFAULT_OPSET,
@@ -67,14 +75,16 @@ def main(argv=None) -> int:
             opset=args.opset,
             dynamic_batch=args.static_batch is None,
             batch_size=args.static_batch or 1,
-            cfg_options=args.cfg_options)
+            cfg_options=args.cfg_options,
+            random_weights=args.random_weights)
     except (FileNotFoundError, ValueError) as err:
         print(f'export_onnx: error: {err}', file=sys.stderr)
         return 2
 
     w, h = wrapper.input_size
     batch = args.static_batch or args.parity_batch
-    print(f'wrote {args.out} (opset {args.opset})')
+    weights = 'random weights' if args.random_weights else args.checkpoint
+    print(f'wrote {args.out} (opset {args.opset}, {weights})')
     print(f'  input  {INPUT_NAME}: '
           f'({args.static_batch or "batch"}, 3, {h}, {w})')
     inputs = torch.randn(

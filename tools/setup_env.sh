@@ -4,7 +4,7 @@
 # tools/run_main_job.sh; can also be run on its own.
 #
 # Why it is not a plain `pip install -r`: see ../shared/ENVIRONMENT.md and the
-# README ("Installation notes").  mmcv has no wheel on PyPI (source build with
+# docs/installation.md.  mmcv has no wheel on PyPI (source build with
 # ops, ~13 min on 2 cores, cached by pip afterwards), xtcocotools' wheel is
 # built for numpy 1 (rebuilt from source against numpy 2), mmpose declares
 # chumpy, which no longer builds (installed with --no-deps plus its real

@@ -1,6 +1,6 @@
 # The synthetic benchmark's model with a SimCC head (OKSNetSimCCHead on the
 # half-width ResNet-18's 4x3 output, no deconvs): the measurement behind the
-# SimCC heads' default pose feature (README, "OKS-net heads"). Compare
+# SimCC heads' default pose feature (docs/heads.md). Compare
 #   python tools/synthetic_benchmark.py --config THIS_FILE ...
 # with `--cfg-options model.head.pose_feature=keypoint_layer_output`.
 _base_ = ['./oksnet_td-hm_res18_1xb32-12e_synthetic-128x96.py']

@@ -17,7 +17,7 @@ SCORE_FIELDS = {
     'heatmap': 'heatmap_score',
     'oksnet': 'oksnet_score',
     # a peer's score, analysed when every pose has it (the main job adds
-    # it: oksnet_mmpose.analysis.rescorenet)
+    # it: oksnet_mmpose.benchmark.rescorenet)
     'rescorenet': 'rescorenet_score',
     'gt_oks': 'gt_oks',
 }

@@ -6,9 +6,9 @@ what OKS-net changes, deriving everything else from the base through
 MMEngine's ``_base_.xxx`` references, so codec flags (``use_udp``, DARK...),
 augmentations and hooks are never restated:
 
-- ``model.head.type``: the OKS-net head of the same family
-  (:data:`OKSNET_HEADS`), with ``loss_oks`` (lambda_OKS) and ``metainfo``
-  (the keypoint sigmas of the train dataset's metainfo);
+- ``model.head.type``: the registered OKS-net head that extends the stock
+  head (:func:`oksnet_head_of_stock_head`), with ``loss_oks`` (lambda_OKS)
+  and ``metainfo`` (the keypoint sigmas of the train dataset's metainfo);
 - the last transform of every train pipeline (stage 2 included):
   ``PackOKSPoseInputs`` instead of ``PackPoseInputs``;
 - ``custom_hooks``: the base's, with ``OKSLossSwitchHook`` (or
@@ -26,10 +26,10 @@ from typing import Optional, Sequence
 
 from mmengine.config import Config
 
+from oksnet_mmpose.models import oksnet_head_of_stock_head
 from oksnet_mmpose.utils import atomic_path
-from .config_sections import (FINETUNE_EPOCHS, OKSNET_HEADS,
-                              ConfigConversionError, ConfigWriter,
-                              config_name, evaluators_section,
+from .config_sections import (FINETUNE_EPOCHS, ConfigConversionError,
+                              ConfigWriter, config_name, evaluators_section,
                               finetune_schedule, head_section, header,
                               hooks_section, literal, scratch_schedule,
                               test_dev_section, train_pipeline_section)
@@ -155,7 +155,8 @@ def convert_config(src: str,
     cfg = _load(src)
     head = _top_down_head(cfg, src)
     head_type = str(head.get('type')).split('.')[-1]
-    if head_type in OKSNET_HEADS.values():
+    oksnet_heads = oksnet_head_of_stock_head()
+    if head_type in oksnet_heads.values():
         # an OKS-net config: only its test-dev variant can be derived
         if not test_dev or not scratch or switch_epoch is not None or \
                 max_epochs is not None or lr_milestones or load_from:
@@ -164,10 +165,10 @@ def convert_config(src: str,
                 'OKS-net: only its test-dev variant (test_dev) can be '
                 'derived from it')
         return _test_dev_variant(cfg, src, base_ref, command)
-    if head_type not in OKSNET_HEADS:
+    if head_type not in oksnet_heads:
         raise ConfigConversionError(
             f'{src}: `model.head.type` is {head_type!r}; the converter '
-            f'knows {", ".join(OKSNET_HEADS)}')
+            f'knows {", ".join(oksnet_heads)}')
     meta_expr, metainfo, meta_source = _dataset_metainfo(cfg)
     _check_sigmas(metainfo, meta_source, head.get('out_channels'))
     base_epochs = cfg.train_cfg.get('max_epochs')
@@ -182,11 +183,13 @@ def convert_config(src: str,
         header(f'OKS-net on {config_name(src)} ({schedule} schedule).', command) +
         '\nOnly what OKS-net changes is set here; everything else (codec, '
         'pipelines,\nhooks, ...) comes from the base.')
-    imports_expr = "['oksnet_mmpose']"
-    if cfg.get('custom_imports'):
-        imports_expr = f'_base_.custom_imports.imports + {imports_expr}'
-    out.add(f'custom_imports = dict(imports={imports_expr}, '
-            'allow_failed_imports=False)')
+    base_imports = (cfg.get('custom_imports') or {}).get('imports') or []
+    if 'oksnet_mmpose' not in base_imports:  # else the base imports it
+        imports_expr = "['oksnet_mmpose']"
+        if base_imports:
+            imports_expr = f'_base_.custom_imports.imports + {imports_expr}'
+        out.add(f'custom_imports = dict(imports={imports_expr}, '
+                'allow_failed_imports=False)')
     if scratch:
         epochs = max_epochs or base_epochs
         if switch_epoch is None:

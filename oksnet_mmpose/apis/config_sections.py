@@ -8,15 +8,8 @@ from typing import List, Optional, Sequence
 
 from mmengine.config import Config
 
-# stock MMPose top-down head -> the OKS-net head of its family
-OKSNET_HEADS = {
-    'HeatmapHead': 'OKSNetHead',
-    'CPMHead': 'OKSNetCPMHead',
-    'MSPNHead': 'OKSNetMSPNHead',
-    'ViPNASHead': 'OKSNetViPNASHead',
-    'RTMCCHead': 'OKSNetRTMCCHead',
-    'SimCCHead': 'OKSNetSimCCHead',
-}
+from oksnet_mmpose.models import oksnet_head_of_stock_head
+
 # OKS-net paper, Sec. IV-A: lambda_heatmap = 2000 on the heatmap MSE loss
 HEATMAP_MSE_LOSS_WEIGHT = 2000.
 # OKS-net paper, Tab. XI strategy 3: 50 epochs, LR 1e-4, x0.1 after 20
@@ -125,7 +118,8 @@ def head_section(head: dict, schedule: str, switch_epoch: Optional[int],
     """``model.head``: the OKS-net type, lambda_OKS, the sigmas' metainfo
     (and lambda_heatmap on a heatmap MSE loss); the rest merges from the
     base head."""
-    lines = [f'type={OKSNET_HEADS[str(head.type).split(".")[-1]]!r},']
+    oksnet_type = oksnet_head_of_stock_head()[str(head.type).split('.')[-1]]
+    lines = [f'type={oksnet_type!r},']
     loss = head.get('loss')
     if isinstance(loss, dict) and loss.get('type') == 'KeypointMSELoss':
         lines += [

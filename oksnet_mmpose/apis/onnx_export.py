@@ -1,34 +1,33 @@
 # Copyright (c) oksnet-mmpose contributors.
-"""Export an OKS-net pose model to ONNX with two outputs: the heatmaps and
+"""Export an OKS-net pose model to ONNX: the encoded prediction the
+config's codec decodes (``heatmaps``, or ``simcc_x`` and ``simcc_y``) and
 the predicted OKS (``quality``) of each pose.
 
 The graph starts at the *normalized* image batch, as MMDeploy's pose graphs
 do: the data preprocessor (``mean``/``std``, ``bgr_to_rgb``) stays outside
 and is written into the ONNX metadata instead, so a deployment runtime
-normalizes the crop exactly as ``PoseDataPreprocessor`` does. Decoding the
-heatmaps (the codec) and the flip test also stay outside the graph.
+normalizes the crop exactly as ``PoseDataPreprocessor`` does. Decoding
+(the codec, also recorded in the metadata) and the flip test also stay
+outside the graph.
 """
-import copy
 import importlib
 import json
-import os
 import os.path as osp
-import warnings
-from collections import OrderedDict
-from typing import Dict, Optional, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-from mmengine.config import Config
-from mmengine.hub import get_config
-from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.config import Config, ConfigDict
 from mmpose.apis import init_model
 from torch import Tensor, nn
 
+from ..models import oksnet_head
+from .model_loading import load_checkpoint_strict, load_pose_config
 from ..utils import atomic_path, check_output_file
 
 INPUT_NAME = 'input'
-OUTPUT_NAMES = ('heatmaps', 'quality')
+# the last output; the ones before it are the head's encoded_output_names
+QUALITY_NAME = 'quality'
 DEFAULT_OPSET = 17
 # 11: MMDeploy's default, the first opset with today's Resize (the
 # hourglass's nearest upsampling)
@@ -53,15 +52,16 @@ def _import_optional(name: str):
 
 class PoseQualityExportWrapper(nn.Module):
     """The function an OKS-net pose model computes for one batch of crops,
-    as a plain module that ONNX can trace: normalized images in, the
-    heatmaps and the predicted OKS out.
+    as a plain module that ONNX can trace: normalized images in, the encoded
+    prediction and the predicted OKS out.
 
-    It is the non-flip path of :meth:`OKSNetHead.predict` /
-    :meth:`OKSNetCPMHead.predict` up to (not including) the codec: the
-    backbone (and neck), the head's pose feature, the final heatmap layer
-    and the ``oks_net`` branch on the same pose feature. For a multi-stage
-    head (stacked hourglass), the heatmaps and the pose feature are the last
-    stage's, the ones the package decodes and scores.
+    It is the non-flip path of the OKS-net heads' ``predict`` up to (not
+    including) the codec: the backbone (and neck), the head's forward, and
+    the ``oks_net`` branch on the pose feature it reads. The encoded
+    prediction is what the package decodes (see
+    :meth:`ForwardRecorderMixin.forward_encoded_and_pose_feature`): the
+    heatmaps (a multi-stage head's last stage), or the SimCC x and y
+    vectors; :attr:`output_names` names the outputs.
 
     The module is built in eval mode and refuses to run in train mode: with
     BatchNorm in train mode the exported graph would be a different
@@ -69,26 +69,35 @@ class PoseQualityExportWrapper(nn.Module):
 
     Args:
         pose_model (nn.Module): A top-down pose estimator (e.g.
-            :class:`TopdownPoseEstimator`) whose ``head`` has an ``oks_net``
-            branch (:class:`OKSNetHead`, :class:`OKSNetCPMHead`).
+            :class:`TopdownPoseEstimator`) with an OKS-net head (see
+            :func:`oksnet_head`).
+
+    Raises:
+        ValueError: The model's head is not an OKS-net head.
     """
 
     def __init__(self, pose_model: nn.Module):
         super().__init__()
-        head = getattr(pose_model, 'head', None)
-        if not isinstance(getattr(head, 'oks_net', None), nn.Module):
+        head = oksnet_head(pose_model, needed_by='ONNX export')
+        names, layers = head.encoded_output_names, head.encoded_output_layers
+        if len(names) != len(layers):
             raise ValueError(
-                f'{type(pose_model).__name__} with head '
-                f'{type(head).__name__} has no OKS-net branch '
-                '(`head.oks_net`): only models with OKSNetHead or '
-                'OKSNetCPMHead export a pose quality')
-        if not hasattr(head, 'forward_heatmaps_and_pose_feature'):
-            raise ValueError(
-                f'{type(head).__name__} has `oks_net` but no '
-                '`forward_heatmaps_and_pose_feature` (PoseQualityMixin\'s '
-                'contract): cannot tell which feature the branch reads')
+                f'{type(head).__name__} names {len(names)} encoded outputs '
+                f'{names} for {len(layers)} encoded output layers: set its '
+                '`encoded_output_names`, one per layer')
         self.pose_model = pose_model
         self.eval()
+
+    @property
+    def head(self) -> nn.Module:
+        """The pose model's OKS-net head."""
+        return self.pose_model.head
+
+    @property
+    def output_names(self) -> Tuple[str, ...]:
+        """The graph's outputs: the head's encoded outputs (``heatmaps``, or
+        ``simcc_x``, ``simcc_y``), then ``quality``."""
+        return tuple(self.head.encoded_output_names) + (QUALITY_NAME, )
 
     @property
     def input_size(self) -> Optional[Tuple[int, int]]:
@@ -99,8 +108,9 @@ class PoseQualityExportWrapper(nn.Module):
         size = getattr(decoder, 'input_size', None)
         return None if size is None else tuple(int(s) for s in size)
 
-    def forward(self, inputs: Tensor) -> Tuple[Tensor, Tensor]:
-        """Heatmaps and predicted OKS of a batch of normalized crops.
+    def forward(self, inputs: Tensor) -> Tuple[Tensor, ...]:
+        """Encoded prediction and predicted OKS of a batch of normalized
+        crops.
 
         Args:
             inputs (Tensor): The batch as ``model.data_preprocessor``
@@ -108,9 +118,12 @@ class PoseQualityExportWrapper(nn.Module):
                 ``bgr_to_rgb``, normalized with its ``mean`` and ``std``.
 
         Returns:
-            tuple:
+            tuple: One tensor per :attr:`output_names`:
+
             - heatmaps (Tensor): (B, K, h, w), the last stage's for a
-              multi-stage head; decode them with the config's codec.
+              multi-stage head; or simcc_x (B, K, Wx) and simcc_y
+              (B, K, Wy) for a SimCC head. Decode them with the config's
+              codec.
             - quality (Tensor): (B, ), the predicted OKS in [0, 1], what
               ``model.predict`` gives as ``pose_quality`` with
               ``flip_test=False``.
@@ -120,85 +133,17 @@ class PoseQualityExportWrapper(nn.Module):
                 'PoseQualityExportWrapper: the pose model is in train mode '
                 '(BatchNorm would use batch statistics); call .eval()')
         feats = self.pose_model.extract_feat(inputs)
-        head = self.pose_model.head
-        # the earlier stages' heatmaps are not outputs: the exporter drops
-        # them from the graph
-        heatmaps, pose_feature = head.forward_heatmaps_and_pose_feature(feats)
-        return heatmaps[-1], head.oks_net(pose_feature)
-
-
-def load_pose_config(config: Union[str, Config]) -> Config:
-    """Load a config without modifying the caller's.
-
-    Args:
-        config (str | Config): A :class:`Config` (copied), a config file, or
-            a config of an installed package such as
-            ``'mmpose::body_2d_keypoint/...py'``.
-
-    Returns:
-        Config: The loaded config.
-    """
-    if isinstance(config, Config):
-        return copy.deepcopy(config)
-    config = os.fspath(config)
-    if '::' in config:
-        return get_config(config)
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file {config} does not exist')
-    return Config.fromfile(config)
-
-
-def load_checkpoint_strict(model: nn.Module, checkpoint: str) -> None:
-    """Load every parameter and buffer of ``model`` from ``checkpoint``.
-
-    Exporting must not leave a layer at its random init silently, as
-    MMEngine's default non-strict loading would: a stock MMPose checkpoint
-    has no ``head.oks_net.*``, and its exported quality would be noise.
-    torch loads the file with ``weights_only=True``; importing
-    ``oksnet_mmpose`` allowlists what MMEngine checkpoints hold.
-
-    Args:
-        model (nn.Module): The model to fill.
-        checkpoint (str): The checkpoint file (an MMEngine checkpoint with a
-            ``state_dict``, or a bare state dict).
-
-    Raises:
-        ValueError: The checkpoint misses keys of the model or has keys the
-            model does not have (both listed), or a tensor shape differs.
-    """
-    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    if not isinstance(loaded, dict):
-        raise ValueError(f'checkpoint {checkpoint} holds a '
-                         f'{type(loaded).__name__}, not a state dict')
-    state_dict = loaded.get('state_dict', loaded)
-    # a checkpoint saved from a DDP-wrapped model
-    state_dict = OrderedDict(
-        (k[len('module.'):] if k.startswith('module.') else k, v)
-        for k, v in state_dict.items())
-    try:
-        result = model.load_state_dict(state_dict, strict=False)
-    except RuntimeError as err:  # shape mismatches, named by torch
-        raise ValueError(
-            f'checkpoint {checkpoint} does not fit the model: {err}') from err
-    # BatchNorm fills a missing num_batches_tracked, which inference never
-    # reads
-    missing = [
-        k for k in result.missing_keys if not k.endswith('num_batches_tracked')
-    ]
-    problems = []
-    for what, keys in (('misses', missing),
-                       ('has unexpected', result.unexpected_keys)):
-        if keys:
-            shown = ', '.join(keys[:8]) + (', ...' if len(keys) > 8 else '')
-            problems.append(f'{what} {len(keys)} keys ({shown})')
-    if problems:
-        raise ValueError(f'checkpoint {checkpoint} does not fit the model: '
-                         f'it {" and ".join(problems)}')
+        # a multi-stage head's earlier stages are not outputs: the exporter
+        # drops them from the graph
+        encoded, pose_feature = self.head.forward_encoded_and_pose_feature(
+            feats)
+        return (*encoded, self.head.oks_net(pose_feature))
 
 
 def init_export_model(config: Union[str, Config],
                       checkpoint: Optional[str] = None,
-                      cfg_options: Optional[dict] = None
+                      cfg_options: Optional[dict] = None,
+                      random_weights: bool = False
                       ) -> PoseQualityExportWrapper:
     """Build an OKS-net pose model on the CPU, in eval mode, and wrap it for
     export.
@@ -207,13 +152,29 @@ def init_export_model(config: Union[str, Config],
         config (str | Config): The model config (file, ``'mmpose::...'`` or
             :class:`Config`; not modified).
         checkpoint (str, optional): Checkpoint to load strictly (see
-            :func:`load_checkpoint_strict`). None exports the random init,
-            with a warning.
+            :func:`load_checkpoint_strict`). None needs ``random_weights``.
         cfg_options (dict, optional): Overrides merged into the config.
+        random_weights (bool): Keep the random initialisation (no
+            checkpoint): outputs that mean nothing, for trying the export
+            pipeline. Defaults to False.
 
     Returns:
         PoseQualityExportWrapper: The wrapped model.
+
+    Raises:
+        ValueError: Neither or both of ``checkpoint`` and
+            ``random_weights``; the model has no OKS-net head; the
+            checkpoint does not fit the model.
     """
+    if checkpoint is None and not random_weights:
+        raise ValueError(
+            'no checkpoint given: pass the trained checkpoint, or '
+            'random_weights=True (--random-weights) to export the random '
+            'initialisation, whose outputs mean nothing')
+    if checkpoint is not None and random_weights:
+        raise ValueError(
+            f'both a checkpoint ({checkpoint}) and random_weights=True '
+            '(--random-weights) given: pass one')
     if checkpoint is not None and '://' not in checkpoint \
             and not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint file {checkpoint} does not exist')
@@ -228,11 +189,7 @@ def init_export_model(config: Union[str, Config],
         wrapper = PoseQualityExportWrapper(model)
     except ValueError as err:
         raise ValueError(f'{config_name}: {err}') from err
-    if checkpoint is None:
-        warnings.warn(
-            f'No checkpoint given for {config_name}: exporting randomly '
-            'initialized weights (heatmaps and quality are meaningless)')
-    else:
+    if checkpoint is not None:
         load_checkpoint_strict(model, checkpoint)
     return wrapper
 
@@ -244,15 +201,20 @@ def export_onnx(config: Union[str, Config],
                 dynamic_batch: bool = True,
                 batch_size: int = 1,
                 input_size: Optional[Tuple[int, int]] = None,
-                cfg_options: Optional[dict] = None
+                cfg_options: Optional[dict] = None,
+                random_weights: bool = False
                 ) -> PoseQualityExportWrapper:
     """Export an OKS-net pose model to ONNX.
 
     The graph has the input ``input`` (B, 3, H, W), normalized as the
-    config's data preprocessor does, and the outputs ``heatmaps`` (B, K, h,
-    w) and ``quality`` (B, ), see :class:`PoseQualityExportWrapper`. The
-    metadata (``metadata_props``) records ``input_size`` ``[w, h]`` and the
-    data preprocessor's ``mean``, ``std`` and ``bgr_to_rgb`` (JSON).
+    config's data preprocessor does, and the outputs the head's encoded
+    prediction (``heatmaps`` (B, K, h, w), or ``simcc_x`` (B, K, Wx) and
+    ``simcc_y`` (B, K, Wy)) and ``quality`` (B, ), see
+    :class:`PoseQualityExportWrapper`. The metadata (``metadata_props``)
+    records, as JSON, ``output_names``, the ``codec`` that decodes them
+    (the head's ``decoder`` config), ``input_size`` ``[w, h]`` and the data
+    preprocessor's ``mean``, ``std`` and ``bgr_to_rgb`` (see
+    :func:`export_metadata`).
 
     It uses torch's TorchScript exporter (``dynamo=False``): the dynamo
     exporter, the default since torch 2.9, needs ``onnxscript``. The file is
@@ -263,7 +225,7 @@ def export_onnx(config: Union[str, Config],
         config (str | Config): The model config (file, ``'mmpose::...'`` or
             :class:`Config`; not modified).
         checkpoint (str, optional): The trained weights, loaded strictly;
-            None exports the random init (with a warning).
+            None needs ``random_weights=True``.
         out_file (str): The ``.onnx`` file to write (replaced if present).
         opset (int): ONNX opset version, 11 to the exporter's newest
             (20 in torch 2.13). Defaults to 17.
@@ -273,6 +235,8 @@ def export_onnx(config: Union[str, Config],
         input_size (tuple[int, int], optional): Model input ``(w, h)``;
             defaults to the head codec's ``input_size``.
         cfg_options (dict, optional): Overrides merged into the config.
+        random_weights (bool): Export the random initialisation, without a
+            checkpoint. Defaults to False.
 
     Returns:
         PoseQualityExportWrapper: The exported module (CPU, eval mode), to
@@ -287,7 +251,8 @@ def export_onnx(config: Union[str, Config],
             f'TorchScript exporter takes opsets {MIN_OPSET} to '
             f'{MAX_OPSET or "its newest"}')
     check_output_file(out_file, 'out_file')
-    wrapper = init_export_model(config, checkpoint, cfg_options)
+    wrapper = init_export_model(config, checkpoint, cfg_options,
+                                random_weights)
     input_size = input_size or wrapper.input_size
     if input_size is None:
         raise ValueError('the head has no codec with an `input_size`: pass '
@@ -302,7 +267,7 @@ def export_onnx(config: Union[str, Config],
         name: {
             0: 'batch'
         }
-        for name in (INPUT_NAME, ) + OUTPUT_NAMES
+        for name in (INPUT_NAME, ) + wrapper.output_names
     } if dynamic_batch else None
 
     with atomic_path(out_file) as tmp_file, torch.no_grad():
@@ -311,28 +276,40 @@ def export_onnx(config: Union[str, Config],
             tmp_file,
             dynamo=False,
             input_names=[INPUT_NAME],
-            output_names=list(OUTPUT_NAMES),
+            output_names=list(wrapper.output_names),
             dynamic_axes=dynamic_axes,
             opset_version=opset,
             do_constant_folding=True)
         onnx_model = onnx.load(tmp_file)
         onnx.helper.set_model_props(
-            onnx_model, export_metadata(wrapper.pose_model, input_size))
+            onnx_model,
+            export_metadata(wrapper.pose_model, input_size,
+                            wrapper.output_names))
         onnx.save(onnx_model, tmp_file)
         onnx.checker.check_model(tmp_file)
     return wrapper
 
 
-def export_metadata(pose_model: nn.Module,
-                    input_size: Tuple[int, int]) -> Dict[str, str]:
-    """What a runtime needs to feed the graph, as JSON strings: the input
+def export_metadata(pose_model: nn.Module, input_size: Tuple[int, int],
+                    output_names: Sequence[str]) -> Dict[str, str]:
+    """What a runtime needs to feed the graph and read its outputs, as JSON
+    strings: ``output_names`` (the graph's outputs in order), ``codec``
+    (the head's ``decoder`` config, which decodes the outputs before
+    ``quality``, in that order; absent when the head has none), the input
     size ``[w, h]`` and the normalization the graph leaves out (``mean`` and
     ``std``, absent when the config does not normalize, and
-    ``bgr_to_rgb``), taken from the config ``init_model`` keeps as
-    ``pose_model.cfg`` rather than from the float32 buffers, so the numbers
-    are the config's own."""
-    preprocessor = pose_model.cfg.model.get('data_preprocessor', {})
-    metadata = dict(input_size=json.dumps([int(s) for s in input_size]))
+    ``bgr_to_rgb``). The settings are taken from the config ``init_model``
+    keeps as ``pose_model.cfg`` rather than from the built modules, so the
+    numbers are the config's own."""
+    model_cfg = pose_model.cfg.model
+    metadata = dict(output_names=json.dumps(list(output_names)))
+    decoder = model_cfg.head.get('decoder')
+    if decoder is not None:
+        if isinstance(decoder, ConfigDict):
+            decoder = decoder.to_dict()
+        metadata['codec'] = json.dumps(decoder)
+    preprocessor = model_cfg.get('data_preprocessor', {})
+    metadata['input_size'] = json.dumps([int(s) for s in input_size])
     for key in ('mean', 'std'):
         if preprocessor.get(key) is not None:
             metadata[key] = json.dumps(
@@ -353,16 +330,18 @@ def run_onnx(onnx_file: str, inputs: Union[Tensor, np.ndarray]
         inputs (Tensor | np.ndarray): The normalized batch (B, 3, H, W).
 
     Returns:
-        dict: ``heatmaps`` and ``quality`` as numpy arrays.
+        dict: Every output of the graph by name (``heatmaps`` or
+        ``simcc_x`` and ``simcc_y``, then ``quality``), as numpy arrays, in
+        the graph's order.
     """
     onnxruntime = _import_optional('onnxruntime')
     if isinstance(inputs, Tensor):
         inputs = inputs.detach().cpu().numpy()
     session = onnxruntime.InferenceSession(
         onnx_file, providers=['CPUExecutionProvider'])
-    outputs = session.run(list(OUTPUT_NAMES),
-                          {INPUT_NAME: inputs.astype(np.float32)})
-    return dict(zip(OUTPUT_NAMES, outputs))
+    names = [output.name for output in session.get_outputs()]
+    outputs = session.run(names, {INPUT_NAME: inputs.astype(np.float32)})
+    return dict(zip(names, outputs))
 
 
 def onnx_parity(wrapper: PoseQualityExportWrapper, onnx_file: str,
@@ -375,14 +354,22 @@ def onnx_parity(wrapper: PoseQualityExportWrapper, onnx_file: str,
         inputs (Tensor): The normalized batch (B, 3, H, W).
 
     Returns:
-        dict: For ``heatmaps`` and ``quality``: the ONNX output's shape and
-        its max absolute difference from PyTorch's.
+        dict: For each of the wrapper's :attr:`output_names`: the ONNX
+        output's shape and its max absolute difference from PyTorch's.
+
+    Raises:
+        ValueError: The file's outputs are not the wrapper's (another
+            model's export).
     """
     onnx_outputs = run_onnx(onnx_file, inputs)
+    if tuple(onnx_outputs) != wrapper.output_names:
+        raise ValueError(
+            f'{onnx_file} has the outputs {list(onnx_outputs)}, the model '
+            f'{list(wrapper.output_names)}: not an export of this model')
     with torch.no_grad():
         torch_outputs = wrapper(inputs)
     return {
         name: (onnx_outputs[name].shape,
                float(np.abs(onnx_outputs[name] - out.numpy()).max()))
-        for name, out in zip(OUTPUT_NAMES, torch_outputs)
+        for name, out in zip(wrapper.output_names, torch_outputs)
     }

@@ -5,7 +5,7 @@ occluded, truncated and degraded they are.
 ``coco_like`` (the default) is chosen so that the shares of visible,
 occluded and unlabelled keypoints, the person scales and the crowding of the
 annotated people resemble COCO person_keypoints val2017 (the targets and how
-they were chosen are in :data:`COCO_LIKE_TARGETS` and the README);
+they were chosen are in :data:`COCO_LIKE_TARGETS` and docs/benchmark.md);
 ``occlusion_stress`` is the harder data of generator versions <= 1.2
 (crowds, close-ups cut by the border, many occluders), kept as an occlusion
 stress test: with the same seed it draws exactly the images version 1.2 drew.
@@ -92,10 +92,11 @@ COCO_LIKE = replace(OCCLUSION_STRESS,
 # What the coco_like profile must give, as (low, high) per statistic of
 # :func:`.statistics.keypoint_statistics`; the tests check a 150-image set
 # against them. The ranges are our choice: they hold the COCO val2017 sample
-# (4 images, 12 people; README) where a 256 x 256 image with mostly one or
-# two people can (3 people per image, 58 % large do not fit there), and a
-# share of people with few labelled keypoints and small people, which the
-# sample lacks but COCO has (Ronchi & Perona's 1-5 benchmark).
+# (4 images, 12 people; docs/benchmark.md) where a 256 x 256 image with
+# mostly one or two people can (3 people per image, 58 % large do not fit
+# there), and a share of people with few labelled keypoints and small
+# people, which the sample lacks but COCO has (Ronchi & Perona's 1-5
+# benchmark).
 COCO_LIKE_TARGETS = {
     'people_per_image': (1.5, 3.0),
     'visible': (0.6, 0.85),

@@ -13,6 +13,7 @@ from mmengine.config import Config
 from oksnet_mmpose.apis.config_conversion import (ConfigConversionError,
                                                   base_reference,
                                                   convert_config)
+from oksnet_mmpose.models import oksnet_head_of_stock_head
 from tests.conftest import CONFIG_DIR, REPO_ROOT, load_tool
 
 STOCK = 'mmpose::body_2d_keypoint/'
@@ -276,6 +277,17 @@ def test_bad_config_one_line_nothing_written(src, message, tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1
     assert message in err
     assert not out.exists()
+
+
+def test_unknown_head_names_every_registered_family():
+    rle = (COCO_HM.replace('topdown_heatmap', 'topdown_regression') +
+           'td-reg_res50_rle-8xb64-210e_coco-256x192.py')
+    with pytest.raises(ConfigConversionError) as err:
+        convert_config(rle)
+    known = str(err.value).split('the converter knows ')[1].split(', ')
+    # the registry's OKS-net heads: ViPNASHead, RTMCCHead, ... included
+    assert known == list(oksnet_head_of_stock_head())
+    assert len(known) == 6
 
 
 def test_test_dev_variant_of_an_oksnet_config(tmp_path):

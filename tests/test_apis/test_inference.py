@@ -121,8 +121,10 @@ def test_oksnet_inferencer_refuses_a_model_without_oks_net():
     cfg.model.head.pop('loss_oks')
     cfg.model.head.pop('metainfo')  # the configs name their sigmas
     with pytest.raises(ValueError,
-                       match='HeatmapHead head without an '
-                       'OKS-net branch'):
+                       match=r'OKSNetPose2DInferencer: the model '
+                       r'\(TopdownPoseEstimator\) has the head HeatmapHead, '
+                       r'not an OKS-net head \(the registered OKS-net heads: '
+                       r'.*OKSNetCPMHead'):
         OKSNetInferencer(cfg, det_model='whole_image', device='cpu')
 
 

@@ -1,7 +1,9 @@
 # Copyright (c) oksnet-mmpose contributors.
-"""ONNX export with two outputs (heatmaps, quality): onnxruntime matches
-PyTorch on the sample images, the exported function is the one the package
-predicts with, and bad input is refused without writing a file."""
+"""ONNX export: every OKS-net head family exports the outputs its codec
+decodes (``heatmaps``, or ``simcc_x`` and ``simcc_y``) and ``quality``,
+named in the graph and in the metadata with the codec, and decoding them
+gives the PyTorch model's keypoints; onnxruntime matches PyTorch on the
+sample images; bad input is refused without writing a file."""
 import json
 import os
 import re
@@ -12,35 +14,101 @@ import onnx
 import onnxruntime
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import OptimWrapper
-from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import save_checkpoint
-from mmpose.registry import DATASETS, MODELS
+from mmengine.structures import InstanceData
+from mmpose.registry import DATASETS, KEYPOINT_CODECS
+from mmpose.structures import PoseDataSample
 
-from oksnet_mmpose.apis.onnx_export import (export_onnx, load_pose_config,
-                                            run_onnx)
-from tests.conftest import load_tool, sample_config
+from oksnet_mmpose.apis.model_loading import load_pose_config
+from oksnet_mmpose.apis.onnx_export import export_onnx, run_onnx
+from oksnet_mmpose.models import oksnet_head_types
+from tests.conftest import load_tool
 from tests.test_engine.tiny_model import (build_tiny_model_and_batches,
                                           tiny_config)
 
-HOURGLASS = 'oksnet_td-hm_hourglass52-2stack_8xb32-250e_coco-256x192.py'
 STOCK_RES50 = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
                'td-hm_res50_8xb64-210e_coco-256x192.py')
 ATOL = 1e-4
 
+# A tiny model of every OKS-net head family at a 96x128 input, with
+# PyTorch's default init (export builds the model without init_weights).
+INPUT_SIZE = (96, 128)
+HEATMAP_CODEC = dict(type='MSRAHeatmap', input_size=INPUT_SIZE,
+                     heatmap_size=(24, 32), sigma=2.)
+SIMCC_CODEC = dict(type='SimCCLabel', input_size=INPUT_SIZE,
+                   smoothing_type='gaussian', sigma=(2.4, 2.4),
+                   simcc_split_ratio=2.0, normalize=False)
+# 64 channels at stride 32: (3, 4)
+TINY_RESNET = dict(type='ResNet', depth=18, stem_channels=8, base_channels=8)
+# stride 32 -> 4: the heatmap codec's (24, 32)
+DECONVS = dict(deconv_out_channels=(16, 16, 16),
+               deconv_kernel_sizes=(4, 4, 4))
+GAU = dict(hidden_dims=32, s=16, expansion_factor=2, dropout_rate=0.,
+           drop_path=0., act_fn='SiLU', use_rel_bias=False, pos_enc=False)
+HEATMAPS = ('heatmaps', 'quality')
+SIMCC = ('simcc_x', 'simcc_y', 'quality')
+# head type: (backbone, head arguments, codec, ONNX output names)
+FAMILY_MODELS = {
+    'OKSNetHead': (TINY_RESNET, dict(in_channels=64, **DECONVS),
+                   HEATMAP_CODEC, HEATMAPS),
+    'OKSNetViPNASHead': (TINY_RESNET,
+                         dict(in_channels=64, deconv_num_groups=(16, 16, 16),
+                              **DECONVS), HEATMAP_CODEC, HEATMAPS),
+    # 2-stack hourglass (its stem fixes 256 channels at the top level):
+    # the outputs are the last stage's heatmaps
+    'OKSNetCPMHead': (dict(type='HourglassNet', downsample_times=2,
+                           num_stacks=2, stage_channels=(256, 16, 16),
+                           stage_blocks=(1, 1, 1), feat_channel=16),
+                      dict(num_stages=2, in_channels=16), HEATMAP_CODEC,
+                      HEATMAPS),
+    # 2 units: the outputs are the last unit's heatmaps
+    'OKSNetMSPNHead': (dict(type='MSPN', unit_channels=16, num_stages=1,
+                            num_units=2, num_blocks=[1, 1]),
+                       dict(out_shape=(32, 24), unit_channels=16,
+                            num_stages=1, num_units=2, level_indices=[0, 1]),
+                       HEATMAP_CODEC, HEATMAPS),
+    'OKSNetRTMCCHead': (TINY_RESNET,
+                        dict(in_channels=64, input_size=INPUT_SIZE,
+                             in_featuremap_size=(3, 4),
+                             simcc_split_ratio=2.0, final_layer_kernel_size=3,
+                             gau_cfg=GAU), SIMCC_CODEC, SIMCC),
+    'OKSNetSimCCHead': (TINY_RESNET,
+                        dict(in_channels=64, input_size=INPUT_SIZE,
+                             in_featuremap_size=(3, 4),
+                             simcc_split_ratio=2.0,
+                             deconv_out_channels=(16, 16),
+                             deconv_kernel_sizes=(4, 4)), SIMCC_CODEC,
+                        SIMCC),
+}
 
-def small_hourglass_config():
-    """The 2-stack hourglass OKS-net config on the sample data, with one
-    block per level and 64-channel levels below the 256-channel stem (the
-    full model exports a 474 MB file): same OKSNetCPMHead, codec and
-    pipelines."""
-    cfg = sample_config(HOURGLASS)
-    cfg.model.backbone.update(stage_channels=(256, 64, 64, 64, 64, 64),
-                              stage_blocks=(1, 1, 1, 1, 1, 1),
-                              feat_channel=64)
-    cfg.model.head.in_channels = 64
-    return cfg
+
+def family_config(head_type):
+    """A top-down model config with the tiny model of ``head_type``."""
+    backbone, head, codec, _ = FAMILY_MODELS[head_type]
+    return Config(
+        dict(default_scope='mmpose',
+             codec=codec,
+             model=dict(type='TopdownPoseEstimator',
+                        data_preprocessor=dict(
+                            type='PoseDataPreprocessor',
+                            mean=[123.675, 116.28, 103.53],
+                            std=[58.395, 57.12, 57.375],
+                            bgr_to_rgb=True),
+                        backbone=backbone,
+                        head=dict(type=head_type,
+                                  out_channels=17,
+                                  decoder=codec,
+                                  **head),
+                        test_cfg=dict(flip_test=False))))
+
+
+def json_config(cfg):
+    """A config dict as it reads back from JSON (tuples as lists)."""
+    return json.loads(json.dumps(cfg.to_dict() if hasattr(cfg, 'to_dict')
+                                 else cfg))
 
 
 def save_as_mmengine(model, cfg, work_dir):
@@ -74,23 +142,6 @@ def trained_resnet18(tmp_path_factory):
                             tmp_path_factory.mktemp('resnet18'))
 
 
-@pytest.fixture(scope='module')
-def trained_hourglass(tmp_path_factory):
-    """The small hourglass with PyTorch's default init and random BatchNorm
-    statistics (far from the init's mean 0, variance 1, with which eval-mode
-    BatchNorm is near the identity); no training steps, which would cost
-    most of this file's time."""
-    init_default_scope('mmpose')
-    torch.manual_seed(0)
-    cfg = small_hourglass_config()
-    model = MODELS.build(cfg.model)
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.normal_(0, 0.2)
-            module.running_var.uniform_(0.5, 2.)
-    return save_as_mmengine(model, cfg, tmp_path_factory.mktemp('hourglass'))
-
-
 def first_instance_per_image(dataset):
     """Indices of the first person instance of each sample image."""
     first = {}
@@ -99,13 +150,13 @@ def first_instance_per_image(dataset):
     return list(first.values())
 
 
-@pytest.fixture(scope='module', params=['resnet18', 'hourglass'])
-def exported(request, tmp_path_factory):
-    """Export a trained model; preprocess the first person of each of the 4
-    sample images with the config's test pipeline and data preprocessor;
+@pytest.fixture(scope='module')
+def exported(trained_resnet18, tmp_path_factory):
+    """Export the trained model; preprocess the first person of each of the
+    4 sample images with the config's test pipeline and data preprocessor;
     run the exported PyTorch module on them."""
-    trained = request.getfixturevalue(f'trained_{request.param}')
-    out_dir = tmp_path_factory.mktemp(f'onnx_{request.param}')
+    trained = trained_resnet18
+    out_dir = tmp_path_factory.mktemp('onnx_resnet18')
     onnx_file = str(out_dir / 'model.onnx')
     wrapper = export_onnx(trained.config, trained.checkpoint, onnx_file)
 
@@ -117,8 +168,7 @@ def exported(request, tmp_path_factory):
     data = wrapper.pose_model.data_preprocessor(batch, training=False)
     with torch.no_grad():
         heatmaps, quality = wrapper(data['inputs'])
-    return SimpleNamespace(name=request.param,
-                           cfg=cfg,
+    return SimpleNamespace(cfg=cfg,
                            wrapper=wrapper,
                            onnx_file=onnx_file,
                            out_dir=out_dir,
@@ -137,7 +187,9 @@ def test_graph_names_dynamic_batch_and_metadata(exported):
         assert value.type.tensor_type.shape.dim[0].dim_param == 'batch'
     metadata = {p.key: json.loads(p.value) for p in model.metadata_props}
     preprocessor = exported.cfg.model.data_preprocessor
-    assert metadata == dict(input_size=[192, 256],
+    assert metadata == dict(output_names=['heatmaps', 'quality'],
+                            codec=json_config(exported.cfg.model.head.decoder),
+                            input_size=[192, 256],
                             mean=list(preprocessor.mean),
                             std=list(preprocessor.std),
                             bgr_to_rgb=True)
@@ -187,8 +239,6 @@ def test_exported_function_is_what_the_package_predicts(exported):
 
     with torch.no_grad():
         head_heatmaps = model.head.forward(backbone_outputs[0])
-    if exported.name == 'hourglass':
-        head_heatmaps = head_heatmaps[-1]  # the stage the package decodes
     torch.testing.assert_close(exported.heatmaps,
                                head_heatmaps,
                                rtol=0,
@@ -213,12 +263,112 @@ def test_dynamic_batch_gives_the_same_per_sample_results(exported):
                                    atol=1e-5)
 
 
+def test_every_registered_oksnet_head_has_an_export_case():
+    assert set(FAMILY_MODELS) == set(oksnet_head_types())
+
+
+@pytest.fixture(scope='module', params=list(FAMILY_MODELS))
+def family_export(request, tmp_path_factory):
+    """Export the tiny model of a head family with random weights and run
+    onnxruntime on a random batch of 2."""
+    head_type = request.param
+    cfg = family_config(head_type)
+    onnx_file = str(tmp_path_factory.mktemp(head_type) / 'model.onnx')
+    torch.manual_seed(0)
+    wrapper = export_onnx(cfg, None, onnx_file, random_weights=True)
+    inputs = torch.randn(2, 3, INPUT_SIZE[1], INPUT_SIZE[0],
+                         generator=torch.Generator().manual_seed(1))
+    return SimpleNamespace(head_type=head_type,
+                           cfg=cfg,
+                           output_names=FAMILY_MODELS[head_type][3],
+                           wrapper=wrapper,
+                           onnx_file=onnx_file,
+                           inputs=inputs,
+                           onnx_outputs=run_onnx(onnx_file, inputs))
+
+
+def test_family_outputs_are_named_and_recorded_with_the_codec(
+        family_export):
+    model = onnx.load(family_export.onnx_file)
+    names = [o.name for o in model.graph.output]
+    assert names == list(family_export.output_names)
+    assert list(family_export.onnx_outputs) == names
+    metadata = {p.key: json.loads(p.value) for p in model.metadata_props}
+    assert metadata['output_names'] == names
+    assert metadata['codec'] == json_config(family_export.cfg.codec)
+    assert metadata['input_size'] == list(INPUT_SIZE)
+    outputs = family_export.onnx_outputs
+    w, h = INPUT_SIZE
+    if 'heatmaps' in names:
+        # a multi-stage head's last stage only, at the codec's size
+        assert outputs['heatmaps'].shape == (2, 17, h // 4, w // 4)
+    else:  # both SimCC vectors, at simcc_split_ratio 2
+        assert outputs['simcc_x'].shape == (2, 17, w * 2)
+        assert outputs['simcc_y'].shape == (2, 17, h * 2)
+    assert outputs['quality'].shape == (2, )
+
+
+def test_family_outputs_decode_to_the_pytorch_keypoints(family_export):
+    model = family_export.wrapper.pose_model
+    w, h = INPUT_SIZE
+    # a crop box equal to the input: model.predict's keypoints stay in the
+    # model input frame, where the codec decodes
+    data_samples = [
+        PoseDataSample(
+            metainfo=dict(input_size=INPUT_SIZE,
+                          input_center=np.array([w / 2, h / 2]),
+                          input_scale=np.array([w, h], dtype=np.float64)),
+            gt_instances=InstanceData(
+                bboxes=np.array([[0, 0, w, h]], dtype=np.float32),
+                bbox_scores=np.ones(1, dtype=np.float32)))
+        for _ in range(2)
+    ]
+    with torch.no_grad():
+        results = model.predict(family_export.inputs, data_samples)
+    torch_keypoints = np.stack(
+        [r.pred_instances.keypoints[0] for r in results])
+    pose_quality = np.concatenate(
+        [r.pred_instances.pose_quality for r in results])
+
+    codec = KEYPOINT_CODECS.build(family_export.cfg.codec)
+    outputs = family_export.onnx_outputs
+    encoded_names = family_export.output_names[:-1]
+    keypoints = np.stack([
+        codec.decode(*(outputs[name][i] for name in encoded_names))[0][0]
+        for i in range(2)
+    ])
+    # the comparison means something: the poses are not one point
+    assert len(np.unique(keypoints.reshape(-1, 2), axis=0)) >= 5, keypoints
+    np.testing.assert_allclose(keypoints, torch_keypoints, rtol=0, atol=1e-3)
+    np.testing.assert_allclose(outputs['quality'],
+                               pose_quality,
+                               rtol=0,
+                               atol=1e-5)
+
+
 def test_refuses_a_model_without_oks_net(tmp_path):
     out = tmp_path / 'stock.onnx'
     with pytest.raises(ValueError,
                        match=r'td-hm_res50_8xb64-210e_coco-256x192\.py: '
-                       r'.*head HeatmapHead has no OKS-net branch'):
-        export_onnx(STOCK_RES50, None, str(out))
+                       r'ONNX export: .* has the head HeatmapHead, not an '
+                       r'OKS-net head \(the registered OKS-net heads: '
+                       r'.*OKSNetRTMCCHead'):
+        export_onnx(STOCK_RES50, None, str(out), random_weights=True)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize('checkpoint, random_weights, error', [
+    (None, False, 'no checkpoint given: pass the trained checkpoint, or '
+     r'random_weights=True \(--random-weights\)'),
+    ('epoch_1.pth', True, r'both a checkpoint \(epoch_1.pth\) and '
+     'random_weights=True'),
+])
+def test_refuses_random_weights_unless_asked_for_alone(
+        tmp_path, checkpoint, random_weights, error):
+    with pytest.raises(ValueError, match=error):
+        export_onnx(family_config('OKSNetHead'), checkpoint,
+                    str(tmp_path / 'model.onnx'),
+                    random_weights=random_weights)
     assert os.listdir(tmp_path) == []
 
 
@@ -227,7 +377,7 @@ def test_refuses_a_missing_checkpoint(tmp_path):
     with pytest.raises(FileNotFoundError,
                        match='checkpoint file .*no_such_checkpoint.pth '
                        'does not exist'):
-        export_onnx(small_hourglass_config(), missing,
+        export_onnx(family_config('OKSNetCPMHead'), missing,
                     str(tmp_path / 'model.onnx'))
     assert os.listdir(tmp_path) == []
 
@@ -256,10 +406,11 @@ def test_refuses_a_checkpoint_without_oks_net_weights(tmp_path,
 
 def test_refuses_an_unsupported_opset(tmp_path):
     with pytest.raises(ValueError, match='opset 99 is not supported'):
-        export_onnx(small_hourglass_config(),
+        export_onnx(family_config('OKSNetCPMHead'),
                     None,
                     str(tmp_path / 'model.onnx'),
-                    opset=99)
+                    opset=99,
+                    random_weights=True)
     assert os.listdir(tmp_path) == []
 
 
@@ -274,29 +425,44 @@ def test_failed_check_leaves_the_previous_file_untouched(
         raise onnx.checker.ValidationError(f'injected failure on {path}')
 
     monkeypatch.setattr(onnx.checker, 'check_model', failing_check)
-    with pytest.raises(onnx.checker.ValidationError, match='injected'), \
-            pytest.warns(UserWarning, match='randomly initialized'):
-        export_onnx(tiny_config(), None, str(out))
+    with pytest.raises(onnx.checker.ValidationError, match='injected'):
+        export_onnx(family_config('OKSNetHead'), None, str(out),
+                    random_weights=True)
     assert out.read_text() == 'previous export'
     assert os.listdir(tmp_path) == ['model.onnx']
 
 
-def test_cli_static_batch_random_init(tmp_path, trained_resnet18, capsys):
+def test_cli_static_batch_random_weights_simcc(tmp_path, capsys):
+    config = str(tmp_path / 'rtmcc.py')
+    family_config('OKSNetRTMCCHead').dump(config)
     out = str(tmp_path / 'static.onnx')
     tool = load_tool('export_onnx')
-    with pytest.warns(UserWarning, match='exporting randomly initialized'):
-        exit_code = tool.main(
-            [trained_resnet18.config, '--out', out, '--static-batch', '3'])
+    exit_code = tool.main(
+        [config, '--random-weights', '--out', out, '--static-batch', '3'])
     assert exit_code == 0
     printed = capsys.readouterr().out
-    assert 'input  input: (3, 3, 256, 192)' in printed
+    assert 'random weights' in printed
+    assert 'input  input: (3, 3, 128, 96)' in printed
     diffs = dict(
         re.findall(
             r'output (\w+): \([\d, ]+\)  max \|onnxruntime - torch\| '
             r'= (\S+)', printed))
-    assert set(diffs) == {'heatmaps', 'quality'}, printed
+    assert set(diffs) == {'simcc_x', 'simcc_y', 'quality'}, printed
     assert all(float(d) <= ATOL for d in diffs.values()), printed
-    assert 'output heatmaps: (3, 17, 64, 48)' in printed
+    assert 'output simcc_x: (3, 17, 192)' in printed
+    assert 'output simcc_y: (3, 17, 256)' in printed
     assert 'output quality: (3,)' in printed
     dims = onnx.load(out).graph.input[0].type.tensor_type.shape.dim
-    assert [d.dim_value for d in dims] == [3, 3, 256, 192]
+    assert [d.dim_value for d in dims] == [3, 3, 128, 96]
+
+
+def test_cli_refuses_no_checkpoint_without_random_weights(tmp_path, capsys):
+    config = str(tmp_path / 'rtmcc.py')
+    family_config('OKSNetRTMCCHead').dump(config)
+    out = tmp_path / 'model.onnx'
+    tool = load_tool('export_onnx')
+    assert tool.main([config, '--out', str(out)]) == 2
+    assert ('export_onnx: error: no checkpoint given: pass the trained '
+            'checkpoint, or random_weights=True (--random-weights)'
+            ) in capsys.readouterr().err
+    assert not out.exists()

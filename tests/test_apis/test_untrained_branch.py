@@ -1,9 +1,9 @@
 # Copyright (c) oksnet-mmpose contributors.
 """A checkpoint without the OKS-net branch (what a stock MMPose checkpoint
 is to an OKS-net config) at every test-time entry point: Runner.test (what
-`mim test` runs), init_model + inference_topdown, the inferencer and the
-demo refuse it and write nothing; model.test_cfg.allow_untrained_oks_net
-opts in."""
+`mim test` runs), init_model + inference_topdown, the inferencer and
+infer_files (what the demo runs) refuse it and write nothing;
+model.test_cfg.allow_untrained_oks_net opts in."""
 import os
 import os.path as osp
 
@@ -12,8 +12,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from mmpose.apis import inference_topdown, init_model
 
-from oksnet_mmpose.apis import OKSNetInferencer
-from tests.conftest import SAMPLE_ROOT, load_tool, save_stock_layout
+from oksnet_mmpose.apis import OKSNetInferencer, infer_files
+from tests.conftest import SAMPLE_ROOT, save_stock_layout
 
 IMAGE = osp.join(SAMPLE_ROOT, 'val2017', '000000196141.jpg')
 REFUSED = 'the loaded checkpoint lacks'
@@ -82,22 +82,19 @@ def test_inferencer_refuses_then_opts_in(trained_oksnet, stock_layout,
     assert 0 <= pose['pose_quality'] <= 1
 
 
-def test_demo_refuses_then_opts_in(trained_oksnet, stock_layout, tmp_path,
-                                   capsys):
+def test_infer_files_refuses_then_opts_in(trained_oksnet, stock_layout,
+                                          tmp_path):
     stock, opt_in_config = stock_layout
-    main = load_tool('demo').main
     out_dir = tmp_path / 'refused'
-    assert main([
-        IMAGE, trained_oksnet.config, stock, '--out-dir',
-        str(out_dir), '--device', 'cpu'
-    ]) == 1
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and REFUSED in err and OPT_IN in err
+    with pytest.raises(ValueError, match=REFUSED) as err:
+        infer_files(IMAGE, trained_oksnet.config, stock, str(out_dir),
+                    device='cpu')
+    # one line: what tools/demo.py prints
+    message = str(err.value)
+    assert OPT_IN in message and '\n' not in message.strip()
     assert not out_dir.exists() or not os.listdir(out_dir)
 
     out_dir = tmp_path / 'opt_in'
-    assert main([
-        IMAGE, opt_in_config, stock, '--out-dir',
-        str(out_dir), '--device', 'cpu', '--no-draw'
-    ]) == 0
+    infer_files(IMAGE, opt_in_config, stock, str(out_dir), device='cpu',
+                draw=False)
     assert os.listdir(out_dir) == ['000000196141.json']

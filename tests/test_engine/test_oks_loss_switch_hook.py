@@ -13,7 +13,7 @@ from mmengine.logging import MMLogger
 from mmengine.model import MMDistributedDataParallel
 from mmengine.optim import OptimWrapper
 
-from oksnet_mmpose.engine import OKSLossSwitchHook
+from oksnet_mmpose.engine import FreezeExceptOKSNetHook, OKSLossSwitchHook
 from tests.test_engine.tiny_model import build_tiny_model_and_batches
 
 
@@ -78,10 +78,18 @@ def test_switch_gives_the_branch_a_fresh_optimizer_state():
     assert all(p in optim.optimizer.state for p in branch)
 
 
-def test_switch_hook_names_a_model_without_oks_net():
+@pytest.mark.parametrize('hook', [
+    OKSLossSwitchHook(switch_epoch=1),
+    FreezeExceptOKSNetHook(),
+])
+def test_hooks_name_a_model_without_an_oksnet_head(hook):
     runner = SimpleNamespace(model=SimpleNamespace(head=torch.nn.Identity()))
-    with pytest.raises(TypeError, match='OKS-net branch'):
-        OKSLossSwitchHook(switch_epoch=1).before_train(runner)
+    with pytest.raises(ValueError,
+                       match=f'{type(hook).__name__}: the model '
+                       r'\(SimpleNamespace\) has the head Identity, not an '
+                       r'OKS-net head \(the registered OKS-net heads: '
+                       r'.*OKSNetSimCCHead'):
+        hook.before_train(runner)
 
 
 def _free_port():

@@ -3,7 +3,7 @@
 each OKS-net head in place of the stock head it extends: the drop-in
 contract. The only adaptation is the one every OKS-net training pipeline
 makes: the dummy batches carry what PackOKSPoseInputs packs. A case that a
-documented difference makes inapplicable (the README lists them) must fail
+documented difference makes inapplicable (docs/heads.md lists them) must fail
 with exactly that difference's error."""
 import importlib
 import inspect

@@ -169,6 +169,29 @@ def test_oks_target_is_the_oks_of_the_decoded_pose(family):
     assert weights.tolist() == [1., 1.]
 
 
+@pytest.mark.parametrize('family', FAMILIES)
+def test_encoded_outputs_are_what_the_stock_head_decodes(family):
+    """What ONNX export outputs: the stock predict decodes the last stage /
+    unit of a heatmap head, and both vectors of a SimCC head."""
+    stock, oksnet = _heads(family)
+    feats, _ = _inputs(family)
+    with torch.no_grad():
+        encoded, pose_feature = oksnet.forward_encoded_and_pose_feature(
+            feats)
+        outputs = stock.forward(feats)
+        assert torch.equal(pose_feature, oksnet.forward_pose_feature(feats))
+    if family in ('rtmcc', 'simcc'):
+        names, expected = ('simcc_x', 'simcc_y'), tuple(outputs)
+    else:
+        names = ('heatmaps', )
+        expected = (outputs, ) if isinstance(outputs,
+                                             torch.Tensor) else outputs[-1:]
+    assert oksnet.encoded_output_names == names
+    assert len(encoded) == len(expected) == len(names)
+    for ours, theirs in zip(encoded, expected):
+        assert torch.equal(ours, theirs)
+
+
 @pytest.mark.parametrize('family', ['rtmcc', 'simcc'])
 def test_simcc_heads_can_read_the_keypoint_maps(family):
     _, oksnet = _heads(family, pose_feature='keypoint_layer_output')

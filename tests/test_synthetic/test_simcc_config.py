@@ -1,5 +1,5 @@
 # Copyright (c) oksnet-mmpose contributors.
-"""The synthetic SimCC config behind the README's SimCC pose-feature
+"""The synthetic SimCC config behind docs/heads.md's SimCC pose-feature
 measurement: derived from the synthetic base config, only the head and the
 target encoder changed."""
 import os.path as osp

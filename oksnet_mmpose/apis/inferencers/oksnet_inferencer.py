@@ -32,7 +32,7 @@ class OKSNetInferencer(MMPoseInferencer):
             uses the whole image as the person box).
 
     Raises:
-        ValueError: If the model's head has no OKS-net branch.
+        ValueError: If the model's head is not an OKS-net head.
     """
 
     preprocess_kwargs: set = MMPoseInferencer.preprocess_kwargs | {

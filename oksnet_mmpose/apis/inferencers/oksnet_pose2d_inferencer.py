@@ -17,6 +17,7 @@ from mmpose.evaluation.functional import nms
 from mmpose.registry import INFERENCERS
 from mmpose.structures import PoseDataSample
 
+from ...models import oksnet_head
 from ...utils import atomic_path, dump_json_atomic
 from .pose_quality_results import (check_quality_thr, filter_by_quality,
                                    split_instances_with_quality)
@@ -73,7 +74,7 @@ class OKSNetPose2DInferencer(Pose2DInferencer):
         show_progress: As in :class:`Pose2DInferencer`.
 
     Raises:
-        ValueError: If the model's head has no OKS-net branch.
+        ValueError: If the model's head is not an OKS-net head.
     """
 
     preprocess_kwargs: set = Pose2DInferencer.preprocess_kwargs | {
@@ -98,14 +99,8 @@ class OKSNetPose2DInferencer(Pose2DInferencer):
                          det_weights=det_weights,
                          det_cat_ids=det_cat_ids,
                          show_progress=show_progress)
-        # any head with the branch sets pred_instances.pose_quality
-        head = getattr(self.model, 'head', None)
-        if not hasattr(head, 'oks_net'):
-            raise ValueError(
-                f'{type(self).__name__}: the model of {model} has a '
-                f'{type(head).__name__} head without an OKS-net branch '
-                '(`head.oks_net`); pose_quality needs an OKS-net head '
-                '(see configs/)')
+        # an OKS-net head sets pred_instances.pose_quality
+        oksnet_head(self.model, needed_by=type(self).__name__)
         self._outputs: Optional[ExitStack] = None
         if getattr(self.visualizer, 'backend', None) == 'opencv':
             self.visualizer.draw_circles = _scalar_radius(

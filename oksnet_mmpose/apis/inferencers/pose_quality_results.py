@@ -7,6 +7,8 @@ import numpy as np
 from mmengine.structures import InstanceData
 from mmpose.structures import split_instances
 
+from ...models import oksnet_head_types
+
 
 def check_quality_thr(quality_thr: Optional[float]) -> None:
     """Refuse a quality threshold outside the range of an OKS.
@@ -27,7 +29,7 @@ def _pose_quality(instances: InstanceData) -> np.ndarray:
         raise KeyError(
             'the predicted instances have no `pose_quality` (fields: '
             f'{sorted(instances.keys())}): the model needs an OKS-net head '
-            '(OKSNetHead or OKSNetCPMHead)')
+            f'({", ".join(oksnet_head_types())})')
     return np.asarray(instances.pose_quality, dtype=np.float64).reshape(-1)
 
 

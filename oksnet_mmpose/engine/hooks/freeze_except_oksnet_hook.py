@@ -3,6 +3,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpose.registry import HOOKS
 
+from oksnet_mmpose.models import oksnet_head
+
 
 @HOOKS.register_module()
 class FreezeExceptOKSNetHook(Hook):
@@ -26,10 +28,7 @@ class FreezeExceptOKSNetHook(Hook):
 
     def before_train(self, runner) -> None:
         model = self._model(runner)
-        if not hasattr(getattr(model, 'head', None), 'oks_net'):
-            raise TypeError('FreezeExceptOKSNetHook needs a model whose head '
-                            'has an `oks_net` branch (OKSNetHead / '
-                            'OKSNetCPMHead)')
+        oksnet_head(model, needed_by=type(self).__name__)
         for name, param in model.named_parameters():
             param.requires_grad_(name.startswith('head.oks_net.'))
 

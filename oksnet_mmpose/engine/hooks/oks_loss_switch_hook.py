@@ -1,21 +1,8 @@
 # Copyright (c) oksnet-mmpose contributors.
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmpose.registry import HOOKS
 
-
-def get_oksnet_head(runner):
-    """The head of the runner's (possibly wrapped) model, checked to carry
-    an OKS-net branch."""
-    model = runner.model.module if is_model_wrapper(
-        runner.model) else runner.model
-    head = getattr(model, 'head', None)
-    if head is None or not hasattr(head, 'loss_oks'):
-        raise TypeError(
-            'OKSLossSwitchHook needs a model whose head has an OKS-net branch '
-            f'(OKSNetHead / OKSNetCPMHead), got head '
-            f'{type(head).__name__}')
-    return head
+from oksnet_mmpose.models import oksnet_head
 
 
 @HOOKS.register_module()
@@ -55,13 +42,14 @@ class OKSLossSwitchHook(Hook):
         self._initial_weight = None
 
     def before_train(self, runner) -> None:
-        self._initial_weight = get_oksnet_head(runner).loss_oks.loss_weight
+        head = oksnet_head(runner.model, needed_by=type(self).__name__)
+        self._initial_weight = head.loss_oks.loss_weight
 
     def before_train_epoch(self, runner) -> None:
         weight = (
             self.loss_weight
             if runner.epoch >= self.switch_epoch else self._initial_weight)
-        head = get_oksnet_head(runner)
+        head = oksnet_head(runner.model, needed_by=type(self).__name__)
         loss_oks = head.loss_oks
         if loss_oks.loss_weight != weight:
             runner.logger.info(f'OKSLossSwitchHook: epoch {runner.epoch}, '

@@ -87,10 +87,12 @@ class QualityCocoMetric(CocoMetric):
                 self.results[-len(data_samples):], data_samples):
             pred_instances = data_sample['pred_instances']
             if 'pose_quality' not in pred_instances:
+                # imported here: the models import this package's OKS
+                from ...models import oksnet_head_types
                 raise KeyError(
                     f'{type(self).__name__} needs `pose_quality` in the '
-                    'predictions (`pred_instances`), which OKSNetHead / '
-                    'OKSNetCPMHead add; the model '
+                    'predictions (`pred_instances`), which the OKS-net heads '
+                    f'({", ".join(oksnet_head_types())}) add; the model '
                     'outputs none. Use CocoMetric for a model without '
                     'OKS-net.')
             quality = np.asarray(pred_instances['pose_quality'],

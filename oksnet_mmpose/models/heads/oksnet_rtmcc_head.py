@@ -26,6 +26,8 @@ class OKSNetRTMCCHead(PoseQualityMixin, RTMCCHead):
             :class:`PoseQualityMixin`.
     """
 
+    encoded_output_names = ('simcc_x', 'simcc_y')
+
     @property
     def keypoint_layer(self) -> nn.Module:
         return self.final_layer

@@ -24,6 +24,8 @@ class OKSNetSimCCHead(PoseQualityMixin, SimCCHead):
             :class:`PoseQualityMixin`.
     """
 
+    encoded_output_names = ('simcc_x', 'simcc_y')
+
     @property
     def keypoint_layer(self) -> nn.Module:
         if self.deconv_head is not None:

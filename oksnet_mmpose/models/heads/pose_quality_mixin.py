@@ -1,29 +1,28 @@
 # Copyright (c) oksnet-mmpose contributors.
+"""The OKS-net part of every OKS-net head, composed of one mixin per
+concern: the forward recorder (:mod:`.forward_recorder`), the OKS target
+(:mod:`.oks_target`) and the untrained-branch guard
+(:mod:`.untrained_branch_guard`); this module builds the branch and joins
+them in the stock head's ``loss`` and ``predict``."""
 import inspect
-from contextlib import contextmanager
-from functools import partial
-from typing import (Dict, Iterator, List, Optional, Sequence, Tuple, Union)
+from typing import Dict, Optional, Sequence, Tuple, Union
 
-import numpy as np
 import torch
-from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptSampleList, Predictions
 from torch import Tensor, nn
 
-from oksnet_mmpose.codecs import decode_keypoints_batched
-from oksnet_mmpose.evaluation.functional import compute_oks
+from oksnet_mmpose.codecs.batched_decode import Encoded
+from .forward_recorder import ForwardRecorderMixin
+from .oks_target import OKSTargetMixin
+from .untrained_branch_guard import (ALLOW_UNTRAINED_KEY,
+                                     UntrainedBranchGuardMixin)
 
-# What the keypoint layer outputs and a codec decodes: heatmaps (B, K, H, W)
-# or SimCC vectors (x (B, K, Wx), y (B, K, Wy)).
-Encoded = Union[Tensor, Tuple[Tensor, ...]]
-
-# the test_cfg key that lets a model whose loaded checkpoint lacks the
-# branch's weights predict anyway (its pose_quality is then noise)
-ALLOW_UNTRAINED_KEY = 'allow_untrained_oks_net'
+__all__ = ['PoseQualityMixin', 'ALLOW_UNTRAINED_KEY']
 
 
-class PoseQualityMixin:
+class PoseQualityMixin(ForwardRecorderMixin, OKSTargetMixin,
+                       UntrainedBranchGuardMixin):
     """The OKS-net part of every OKS-net head: the ``oks_net`` branch, its
     online GT-OKS target, its loss and its flip-averaged prediction. Put it
     before a stock MMPose head: ``class OKSNetXHead(PoseQualityMixin,
@@ -32,20 +31,21 @@ class PoseQualityMixin:
     The stock head's ``forward``, ``loss`` and ``predict`` run unchanged, so
     keypoints, keypoint scores and heatmaps are the stock head's, bit for bit,
     and a stock checkpoint loads with only ``oks_net.*`` missing. While they
-    run, forward hooks record the two tensors OKS-net needs:
-
-    - the *pose feature*: what the head's *keypoint layer* reads (the layer
-      that outputs one map per keypoint; ``pose_feature='keypoint_layer_
-      output'`` reads its output instead);
-    - the *encoded* prediction: what the codec decodes (the heatmaps or the
-      SimCC vectors), for the OKS target.
+    run, forward hooks record the pose feature the branch reads and the
+    encoded prediction the codec decodes (:class:`ForwardRecorderMixin`);
+    the loss compares the branch with the GT OKS of the decoded pose
+    (:class:`OKSTargetMixin`); ``predict`` refuses a branch a checkpoint
+    left untrained (:class:`UntrainedBranchGuardMixin`).
 
     A head family provides the layers to hook and the pose feature's shape:
 
     - ``keypoint_layer`` (property): the module that outputs the keypoint
       maps; its input is the pose feature.
     - ``encoded_output_layers`` (property): the modules whose outputs are
-      the encoded prediction (one for heatmaps, ``cls_x, cls_y`` for SimCC).
+      the encoded prediction (one for heatmaps, ``cls_x, cls_y`` for SimCC),
+      and ``encoded_output_names`` (class attribute): their names,
+      ``('heatmaps', )`` unless the family sets them (``('simcc_x',
+      'simcc_y')``).
     - ``keypoint_layer_input_shape(stock_args)``: ``(channels, (w, h) or
       None)`` of the keypoint layer's input, from the stock head's bound
       arguments (defaults applied).
@@ -69,9 +69,6 @@ class PoseQualityMixin:
             or ``'keypoint_layer_output'`` (the per-keypoint maps).
             Defaults to ``'keypoint_layer_input'``.
     """
-
-    default_metainfo = 'configs/_base_/datasets/coco.py'
-    pose_feature_choices = ('keypoint_layer_input', 'keypoint_layer_output')
 
     def __init__(self,
                  *args,
@@ -99,218 +96,14 @@ class PoseQualityMixin:
         cfg.update(oks_net)
         self.oks_net = MODELS.build(cfg)
         self.loss_oks = MODELS.build(loss_oks)
-        self.metainfo = self.default_metainfo if metainfo is None else metainfo
-        # not persistent: it comes from the dataset metainfo, and stock
-        # checkpoints must load with only `oks_net.*` missing
-        self.register_buffer(
-            'sigmas', torch.as_tensor(self._load_sigmas(self.metainfo)),
-            persistent=False)
-        # the branch weights the last loaded state dict lacked: None while
-        # the head has never been loaded (a fresh model) or once it trained
-        # in this process; see `check_oks_net_weights`
-        self.oks_net_missing_keys = None
-        self.register_load_state_dict_pre_hook(_record_oks_net_weights)
-
-    def check_oks_net_weights(self, test_cfg: ConfigType) -> None:
-        """Refuse to predict with a branch whose weights the loaded
-        checkpoint did not hold (a stock MMPose checkpoint): its
-        ``pose_quality`` would come from the random initialisation.
-
-        A fresh model (never loaded) and a model trained in this process
-        (``loss`` called: validation during fine-tune or quality-only
-        training, which load stock checkpoints on purpose) predict as usual.
-        ``test_cfg.allow_untrained_oks_net=True`` opts in to predicting with
-        the untrained branch.
-
-        Raises:
-            ValueError: The loaded checkpoint lacked branch weights and the
-                opt-in is not set.
-        """
-        missing = self.oks_net_missing_keys
-        if not missing or test_cfg.get(ALLOW_UNTRAINED_KEY, False):
-            return
-        total = len(_oks_net_weight_names(self))
-        branch = missing[0][:missing[0].index('oks_net.')] + 'oks_net.*'
-        raise ValueError(
-            f'{type(self).__name__}: the loaded checkpoint lacks '
-            f'{len(missing)} of the {total} OKS-net branch weights '
-            f'(`{branch}`; a stock MMPose checkpoint has none), so '
-            'pose_quality would come from a random initialisation. Use a '
-            'checkpoint trained with OKS-net: fine-tune the stock one with '
-            'an `*-ft-50e_*` config, or train only the branch with the '
-            '`*-quality-only-*` config (see configs/). To predict with the '
-            'untrained branch anyway, set model.test_cfg.'
-            f'{ALLOW_UNTRAINED_KEY}=True (--cfg-options).')
-
-    # -- what a head family provides --------------------------------------
-
-    @property
-    def keypoint_layer(self) -> nn.Module:
-        """The layer that outputs the keypoint maps."""
-        raise NotImplementedError
-
-    @property
-    def encoded_output_layers(self) -> Tuple[nn.Module, ...]:
-        """The layers whose outputs are what the codec decodes."""
-        raise NotImplementedError
+        self._init_oks_target(metainfo)
+        self._init_untrained_branch_guard()
 
     def keypoint_layer_input_shape(
             self, stock_args: dict) -> Tuple[int, Optional[Sequence[int]]]:
         """Channels and size (w, h), or None if unknown, of what the keypoint
         layer reads."""
         raise NotImplementedError
-
-    # -- shared ------------------------------------------------------------
-
-    def _load_sigmas(self, metainfo: Union[str, dict]) -> np.ndarray:
-        """The keypoint sigmas of ``metainfo``; one clear line if there are
-        none."""
-        source = dict(from_file=metainfo) if isinstance(metainfo,
-                                                        str) else metainfo
-        try:
-            sigmas = parse_pose_metainfo(source)['sigmas']
-        except AssertionError:
-            # parse_pose_metainfo asserts its required keys without a message
-            sigmas = None
-        if sigmas is None or len(sigmas) == 0:
-            raise ValueError(
-                f'{type(self).__name__}: the dataset metainfo {metainfo!r} '
-                'has no keypoint `sigmas` (the OKS needs one per keypoint): '
-                'set `model.head.metainfo` to a dataset metainfo file or dict '
-                'with `sigmas`')
-        return np.asarray(sigmas, dtype=np.float32)
-
-    @contextmanager
-    def record_forward(self) -> Iterator[Dict[str, list]]:
-        """While the stock forward runs inside this context, record each
-        call's pose feature (``record['pose_features']``) and encoded
-        prediction (``record['encoded']``); a flip test gives two of each,
-        the original input's first.
-
-        The encoded prediction is cast to float32 (a no-op outside autocast):
-        MMPose's accuracy and codecs convert it to numpy, which has no
-        bfloat16.
-        """
-        pose_features = []
-        outputs = [[] for _ in self.encoded_output_layers]
-
-        def save_input(module, args):
-            pose_features.append(args[0])
-
-        def save_output(module, args, output):
-            pose_features.append(output)
-
-        def save_encoded(store, module, args, output):
-            output = output.float()
-            store.append(output)
-            return output
-
-        layer = self.keypoint_layer
-        hooks = [
-            layer.register_forward_pre_hook(save_input)
-            if self.pose_feature == 'keypoint_layer_input' else
-            layer.register_forward_hook(save_output)
-        ]
-        for module, store in zip(self.encoded_output_layers, outputs):
-            hooks.append(
-                module.register_forward_hook(partial(save_encoded, store)))
-        record = dict(pose_features=pose_features, encoded=[])
-        try:
-            yield record
-        finally:
-            for hook in hooks:
-                hook.remove()
-        record['encoded'] = [
-            calls[0] if len(calls) == 1 else tuple(calls)
-            for calls in zip(*outputs)
-        ]
-
-    def forward_heatmaps_and_pose_feature(
-            self, feats) -> Tuple[List[Tensor], Tensor]:
-        """The stock head's outputs as a list (the heatmaps of every stage,
-        or the SimCC x and y vectors) and the pose feature the OKS-net branch
-        reads, computed once (ONNX export, cost benchmark)."""
-        with self.record_forward() as record:
-            outputs = self.forward(feats)
-        outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-        return outputs, record['pose_features'][-1]
-
-    def forward_pose_feature(self, feats) -> Tensor:
-        """The pose feature the OKS-net branch reads."""
-        return self.forward_heatmaps_and_pose_feature(feats)[1]
-
-    def decode_keypoints(self, encoded: Encoded) -> Tensor:
-        """Decode keypoints (input image space, (B, K, 2)) from a batch of
-        encoded predictions (heatmaps, or SimCC ``(x, y)``) with the
-        test-time codec, without gradient, batched on the device (see
-        :func:`decode_keypoints_batched`). Every OKS target goes through
-        here."""
-        if self.decoder is None:
-            raise ValueError(
-                f'{type(self).__name__} needs a `decoder` to compute the OKS '
-                'targets: set `model.head.decoder` (the codec)')
-        return decode_keypoints_batched(self.decoder, encoded)
-
-    @torch.no_grad()
-    def get_oks_targets(self, encoded: Encoded,
-                        batch_data_samples: OptSampleList
-                        ) -> Tuple[Tensor, Tensor]:
-        """The GT OKS of the poses decoded from ``encoded`` (paper Eq. 1).
-
-        Computed in the model input frame: the GT keypoints after the
-        affine transform and the annotation area scaled by the same factor
-        squared (both packed by :class:`PackOKSPoseInputs`).
-
-        Returns:
-            tuple: ``gt_oks`` (B, ) and per-sample loss ``weights`` (B, ),
-            0 for an instance with no labelled keypoint.
-        """
-        # float32 even under AMP: bf16 coordinates would be ~1 px coarse
-        parts = (encoded, ) if isinstance(encoded, Tensor) else encoded
-        parts = tuple(p.float() for p in parts)
-        encoded = parts[0] if isinstance(encoded, Tensor) else parts
-        bad = torch.stack([(~torch.isfinite(p)).flatten(1).any(1)
-                           for p in parts]).any(0)
-        if bad.any():
-            raise FloatingPointError(
-                f'{type(self).__name__}: the predicted keypoint outputs of '
-                f'batch samples {bad.nonzero().flatten().tolist()} contain '
-                'NaN/Inf; the OKS targets cannot be computed (training '
-                'diverged?)')
-        gt_instances = [d.gt_instances for d in batch_data_samples]
-        for name in ('transformed_keypoints', 'transformed_areas'):
-            if name not in gt_instances[0]:
-                raise KeyError(
-                    f'{type(self).__name__} needs `gt_instances.{name}` to '
-                    'compute the OKS targets: end the train pipeline with '
-                    "dict(type='PackOKSPoseInputs') instead of "
-                    'PackPoseInputs')
-        reference = parts[0]
-        gt_keypoints = reference.new_tensor(
-            np.concatenate([g.transformed_keypoints
-                            for g in gt_instances])[..., :2])
-        gt_visible = reference.new_tensor(
-            np.concatenate([g.keypoints_visible for g in gt_instances]))
-        areas = reference.new_tensor(
-            np.concatenate([g.transformed_areas for g in gt_instances]))
-
-        pred_keypoints = self.decode_keypoints(encoded)
-        if gt_keypoints.shape[:2] != pred_keypoints.shape[:2]:
-            raise ValueError(
-                f'{type(self).__name__}: got GT keypoints of shape '
-                f'{tuple(gt_keypoints.shape)} for decoded keypoints of shape '
-                f'{tuple(pred_keypoints.shape)}: one instance per sample '
-                'with the same keypoints is expected')
-        if pred_keypoints.shape[1] != len(self.sigmas):
-            raise ValueError(
-                f'{type(self).__name__}: {pred_keypoints.shape[1]} keypoints '
-                f'but the metainfo {self.metainfo!r} has {len(self.sigmas)} '
-                'sigmas: set `model.head.metainfo` to the training '
-                "dataset's metainfo")
-        gt_oks = compute_oks(pred_keypoints, gt_keypoints, gt_visible, areas,
-                             self.sigmas)
-        weights = (gt_visible > 0).any(dim=1).to(gt_oks)
-        return gt_oks, weights
 
     def quality_loss(self, pose_feature: Tensor, encoded: Encoded,
                      batch_data_samples: OptSampleList) -> Dict[str, Tensor]:
@@ -322,9 +115,7 @@ class PoseQualityMixin:
         """
         pred_oks = self.oks_net(pose_feature)
         gt_oks, weights = self.get_oks_targets(encoded, batch_data_samples)
-        # trained in this process: its predictions are no longer the
-        # random init a checkpoint without the branch left
-        self.oks_net_missing_keys = None
+        self._mark_oks_net_trained()
         loss_oks = self.loss_oks(pred_oks, gt_oks, weights)
         abs_error = ((pred_oks.detach() - gt_oks).abs() * weights).sum()
         return dict(
@@ -376,23 +167,3 @@ class PoseQualityMixin:
             pred.pose_quality = q.reshape(1)
         return results
 
-
-def _oks_net_weight_names(head: nn.Module) -> list:
-    """The branch's entries of the head's state dict (BatchNorm's
-    ``num_batches_tracked`` left out: torch fills it when missing)."""
-    return [
-        f'oks_net.{name}' for name in head.oks_net.state_dict()
-        if not name.endswith('num_batches_tracked')
-    ]
-
-
-def _record_oks_net_weights(head: nn.Module, state_dict: dict, prefix: str,
-                            *args) -> None:
-    """Load-state-dict pre-hook of the OKS-net heads: record which branch
-    weights the loaded state dict lacks. torch's ``load_state_dict`` and
-    MMEngine's ``load_checkpoint`` (``init_model``, the inferencers,
-    ``Runner`` ``load_from``) both call it."""
-    head.oks_net_missing_keys = [
-        prefix + name for name in _oks_net_weight_names(head)
-        if prefix + name not in state_dict
-    ]

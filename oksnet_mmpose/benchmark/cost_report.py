@@ -1,13 +1,13 @@
 # Copyright (c) oksnet-mmpose contributors.
-"""The report of ``tools/benchmark_cost.py`` (a module it imports, not a
-tool): the rows' names and order, ``cost.md`` and ``cost.json``."""
+"""The report of the cost benchmark (:mod:`.cost`): the rows' names and
+order, ``cost.md`` and ``cost.json``."""
 import os.path as osp
 import re
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from torch import nn
 
-from oksnet_mmpose.utils import dump_json_atomic, write_text_atomic
+from ..utils import dump_json_atomic, write_text_atomic
 
 
 def describe_model(model: nn.Module) -> str:
@@ -67,8 +67,8 @@ def format_markdown(rows: Sequence[Dict[str, Any]],
     and the config files of each row.
 
     Args:
-        rows (Sequence[dict]): From ``benchmark_architecture`` in
-            ``tools/benchmark_cost.py``.
+        rows (Sequence[dict]): From
+            :func:`~.cost.benchmark_architecture`.
         settings (dict): The run's settings (threads, batch sizes, ...),
             printed above the table.
 
@@ -112,8 +112,8 @@ def save_results(rows: Sequence[Dict[str, Any]], settings: Dict[str, Any],
     (settings and rows, every timed run included) to ``out_dir``.
 
     Args:
-        rows (Sequence[dict]): From ``benchmark_architecture`` in
-            ``tools/benchmark_cost.py``.
+        rows (Sequence[dict]): From
+            :func:`~.cost.benchmark_architecture`.
         settings (dict): The run's settings.
         out_dir (str): The output folder (created if missing).
 

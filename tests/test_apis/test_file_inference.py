@@ -1,7 +1,8 @@
 # Copyright (c) oksnet-mmpose contributors.
-"""tools/demo.py on the sample images and a video made of them, with the
-checkpoint trained by the tests: box sources, parity with OKSNetInferencer
-and inference_topdown, the quality threshold, outputs, and bad input."""
+"""oksnet_mmpose.apis.inferencers.file_inference (what tools/demo.py runs)
+on the sample images and a video made of them, with the checkpoint trained
+by the tests: box sources, parity with OKSNetInferencer and
+inference_topdown, the quality threshold, outputs, and bad input."""
 import json
 import os
 import os.path as osp
@@ -13,8 +14,8 @@ import pytest
 import torch
 from mmpose.apis import inference_topdown
 
-from oksnet_mmpose.apis import OKSNetInferencer, load_boxes_file
-from tests.conftest import SAMPLE_DETS, SAMPLE_ROOT, load_tool
+from oksnet_mmpose.apis import OKSNetInferencer, infer_files, load_boxes_file
+from tests.conftest import SAMPLE_DETS, SAMPLE_ROOT
 
 IMAGE_DIR = osp.join(SAMPLE_ROOT, 'val2017')
 IMAGES = sorted(os.listdir(IMAGE_DIR))
@@ -24,27 +25,27 @@ BBOX_THR = 0.8
 
 
 @pytest.fixture(scope='module')
-def demo(trained_oksnet):
-    """Run ``tools/demo.py`` with the trained checkpoint; returns the exit
-    status."""
-    main = load_tool('demo').main
+def infer(trained_oksnet):
+    """Run :func:`infer_files` with the trained checkpoint on the CPU."""
 
-    def run(input_path, out_dir, *options):
-        return main([
-            str(input_path), trained_oksnet.config, trained_oksnet.checkpoint,
-            '--out-dir',
-            str(out_dir), '--device', 'cpu', *map(str, options)
-        ])
+    def run(input_path, out_dir, **options):
+        return infer_files(str(input_path),
+                           trained_oksnet.config,
+                           trained_oksnet.checkpoint,
+                           str(out_dir),
+                           device='cpu',
+                           **options)
 
     return run
 
 
 @pytest.fixture(scope='module')
-def boxes_run(demo, tmp_path_factory):
-    """The demo on the sample folder with the sample detections."""
+def boxes_run(infer, tmp_path_factory):
+    """The sample folder with the sample detections."""
     out_dir = tmp_path_factory.mktemp('boxes_run')
-    assert demo(IMAGE_DIR, out_dir, '--boxes', SAMPLE_DETS, '--bbox-thr',
-                BBOX_THR) == 0
+    result = infer(IMAGE_DIR, out_dir, boxes=SAMPLE_DETS, bbox_thr=BBOX_THR)
+    assert result.kind == 'images' and result.no_person == []
+    assert result.names == [osp.join(IMAGE_DIR, name) for name in IMAGES]
     return out_dir
 
 
@@ -110,10 +111,10 @@ def test_boxes_json_poses_have_inference_topdown_quality(
     assert np.ptp(qualities) > 1e-6 and num_poses == len(qualities)
 
 
-def test_demo_gives_the_poses_of_oksnet_inferencer(boxes_run,
+def test_the_poses_are_those_of_oksnet_inferencer(boxes_run,
                                                   trained_oksnet):
-    """The demo is OKSNetInferencer with the boxes file's boxes: the same
-    poses and pose_quality, to the last bit."""
+    """infer_files is OKSNetInferencer with the boxes file's boxes: the
+    same poses and pose_quality, to the last bit."""
     inferencer = OKSNetInferencer(trained_oksnet.config,
                                   trained_oksnet.checkpoint,
                                   det_model='whole_image',
@@ -123,9 +124,9 @@ def test_demo_gives_the_poses_of_oksnet_inferencer(boxes_run,
                          bboxes=load_boxes_file(SAMPLE_DETS, paths),
                          bbox_thr=BBOX_THR)
     for stem, result in zip(STEMS, results):
-        demo_instances = _read_json(osp.join(boxes_run, f'{stem}.json'))
-        assert demo_instances['instances'] == result['predictions'][0]
-        assert len(demo_instances['instances']) > 0
+        written = _read_json(osp.join(boxes_run, f'{stem}.json'))
+        assert written['instances'] == result['predictions'][0]
+        assert len(written['instances']) > 0
 
 
 def test_drawn_images_are_valid_and_of_the_input_size(boxes_run):
@@ -138,14 +139,14 @@ def test_drawn_images_are_valid_and_of_the_input_size(boxes_run):
 
 
 def test_quality_thr_keeps_exactly_the_poses_at_or_above_it(
-        demo, boxes_run, tmp_path, capsys):
+        infer, boxes_run, tmp_path):
     every = _load_outputs(boxes_run)
     qualities = [
         i['pose_quality'] for r in every.values() for i in r['instances']
     ]
     thr = float(np.median(qualities))
-    assert demo(IMAGE_DIR, tmp_path, '--boxes', SAMPLE_DETS, '--bbox-thr',
-                BBOX_THR, '--quality-thr', thr, '--no-draw') == 0
+    result = infer(IMAGE_DIR, tmp_path, boxes=SAMPLE_DETS, bbox_thr=BBOX_THR,
+                   quality_thr=thr, draw=False)
     kept = _load_outputs(tmp_path)
     num_kept = 0
     for stem in STEMS:
@@ -158,15 +159,15 @@ def test_quality_thr_keeps_exactly_the_poses_at_or_above_it(
             len(every[stem]['instances']) - len(expected))
         num_kept += len(expected)
     assert 0 < num_kept < len(qualities)
-    # --no-draw: the JSON only
+    # draw=False: the JSON only
     assert sorted(os.listdir(tmp_path)) == sorted(f'{s}.json' for s in STEMS)
-    out = capsys.readouterr().out
-    assert (f'4 images: {num_kept} poses written, '
-            f'{len(qualities) - num_kept} below --quality-thr') in out
+    assert result.summary() == (
+        f'4 images: {num_kept} poses written, {len(qualities) - num_kept} '
+        f'below quality_thr {thr}; outputs in {tmp_path}')
 
 
-def test_whole_image_boxes(demo, pose_model, tmp_path):
-    assert demo(IMAGE_DIR, tmp_path) == 0
+def test_whole_image_boxes(infer, pose_model, tmp_path):
+    assert infer(IMAGE_DIR, tmp_path).no_person == []
     for name, stem in zip(IMAGES, STEMS):
         result = _read_json(tmp_path / f'{stem}.json')
         (instance, ) = result['instances']
@@ -182,7 +183,7 @@ def test_whole_image_boxes(demo, pose_model, tmp_path):
 
 
 def test_video_gives_a_drawn_video_and_one_json_with_every_frame(
-        demo, pose_model, tmp_path):
+        infer, pose_model, tmp_path):
     size = (160, 120)
     video = str(tmp_path / 'clip.avi')
     writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'MJPG'), 5, size)
@@ -199,7 +200,9 @@ def test_video_gives_a_drawn_video_and_one_json_with_every_frame(
     assert len(frames) == 2
 
     out_dir = tmp_path / 'out'
-    assert demo(video, out_dir) == 0
+    result = infer(video, out_dir)
+    assert result.kind == 'video' and result.no_person == []
+    assert result.names == [f'{video}#frame 0', f'{video}#frame 1']
     assert sorted(os.listdir(out_dir)) == ['clip.json', 'clip.mp4']
     result = _read_json(out_dir / 'clip.json')
     assert (result['video'], result['num_frames'], result['width'],
@@ -220,40 +223,37 @@ def test_video_gives_a_drawn_video_and_one_json_with_every_frame(
     assert num_drawn == 2
 
 
-def test_unreadable_video_is_named_and_nothing_is_written(
-        demo, tmp_path, capsys):
+def test_unreadable_video_is_named_and_nothing_is_written(infer, tmp_path):
     video = tmp_path / 'broken.mp4'
     video.write_bytes(b'not a video' * 100)
     out_dir = tmp_path / 'out'
-    assert demo(video, out_dir) == 1
-    err = capsys.readouterr().err
-    assert f'cannot open video {video}' in err
+    with pytest.raises(ValueError, match=f'cannot open video {video}'):
+        infer(video, out_dir)
     assert not out_dir.exists() or not os.listdir(out_dir)
 
 
-def test_a_webcam_that_gives_no_frame_is_an_error(demo, tmp_path, capsys):
+def test_a_webcam_that_gives_no_frame_is_an_error(infer, tmp_path):
     """A webcam is read by MMPose's inferencer; camera 99 does not open."""
     out_dir = tmp_path / 'out'
-    assert demo('webcam:99', out_dir) == 1
-    assert 'no frame could be read from video webcam:99' in \
-        capsys.readouterr().err
+    with pytest.raises(ValueError,
+                       match='no frame could be read from video webcam:99'):
+        infer('webcam:99', out_dir)
     assert not out_dir.exists()
 
 
-def test_unreadable_image_is_named_and_nothing_is_written(
-        demo, tmp_path, capsys):
+def test_unreadable_image_is_named_and_nothing_is_written(infer, tmp_path):
     image_dir = tmp_path / 'images'
     image_dir.mkdir()
     os.symlink(osp.join(IMAGE_DIR, IMAGES[0]), image_dir / IMAGES[0])
     broken = image_dir / 'broken.jpg'
     broken.write_bytes(b'not an image' * 10)
     out_dir = tmp_path / 'out'
-    assert demo(image_dir, out_dir) == 1
-    assert f'cannot read image {broken}' in capsys.readouterr().err
+    with pytest.raises(ValueError, match=f'cannot read image {broken}'):
+        infer(image_dir, out_dir)
     assert not out_dir.exists()
 
 
-def test_boxes_json_naming_an_unknown_image_is_refused(demo, tmp_path, capsys):
+def test_boxes_json_naming_an_unknown_image_is_refused(infer, tmp_path):
     dets = _read_json(SAMPLE_DETS)
     unknown_id = dict(dets[0], image_id=999)
     unknown_name = dict(dets[0], file_name='000000999999.jpg')
@@ -262,8 +262,9 @@ def test_boxes_json_naming_an_unknown_image_is_refused(demo, tmp_path, capsys):
         boxes = tmp_path / 'boxes.json'
         boxes.write_text(json.dumps(dets + [entry]))
         out_dir = tmp_path / 'out'
-        assert demo(IMAGE_DIR, out_dir, '--boxes', boxes) == 1
-        err = capsys.readouterr().err
+        with pytest.raises(ValueError) as raised:
+            infer(IMAGE_DIR, out_dir, boxes=str(boxes))
+        err = str(raised.value)
         assert f'boxes file {boxes}, entry {len(dets)}' in err
         assert ('image_id 999 names no image' in err
                 or "file_name '000000999999.jpg' is not one of the 4 input "
@@ -271,8 +272,7 @@ def test_boxes_json_naming_an_unknown_image_is_refused(demo, tmp_path, capsys):
         assert not out_dir.exists()
 
 
-def test_boxes_json_image_ids_through_an_annotation_file(
-        demo, tmp_path, capsys):
+def test_boxes_json_image_ids_through_an_annotation_file(infer, tmp_path):
     # images renamed: their ids only map through the annotation file
     image_dir = tmp_path / 'images'
     image_dir.mkdir()
@@ -294,11 +294,12 @@ def test_boxes_json_image_ids_through_an_annotation_file(
     boxes.write_text(json.dumps(list(best.values())))
     out_dir = tmp_path / 'out'
     # without it the ids follow COCO file naming, and name no input image
-    assert demo(image_dir, out_dir, '--boxes', boxes) == 1
-    assert 'image_id 785 names no image (ids are mapped by COCO file ' \
-        'naming' in capsys.readouterr().err
-    assert demo(image_dir, out_dir, '--boxes', boxes, '--boxes-ann', ann_file,
-                '--no-draw') == 0
+    with pytest.raises(ValueError,
+                       match=r'image_id 785 names no image \(ids are mapped '
+                       'by COCO file naming'):
+        infer(image_dir, out_dir, boxes=str(boxes))
+    infer(image_dir, out_dir, boxes=str(boxes), boxes_ann=str(ann_file),
+          draw=False)
     for index, name in enumerate(IMAGES):
         det = best[int(osp.splitext(name)[0])]
         (instance, ) = _read_json(out_dir / f'img{index}.json')['instances']
@@ -309,18 +310,34 @@ def test_boxes_json_image_ids_through_an_annotation_file(
         assert instance['bbox_score'] == pytest.approx(det['score'])
 
 
-def test_missing_checkpoint_is_named(trained_oksnet, tmp_path, capsys):
+def test_missing_checkpoint_is_named(trained_oksnet, tmp_path):
     missing = str(tmp_path / 'no_such.pth')
-    main = load_tool('demo').main
-    assert main([
-        IMAGE_DIR, trained_oksnet.config, missing, '--out-dir',
-        str(tmp_path / 'out'), '--device', 'cpu'
-    ]) == 1
-    assert f'pose checkpoint not found: {missing}' in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError,
+                       match=f'pose checkpoint not found: {missing}'):
+        infer_files(IMAGE_DIR, trained_oksnet.config, missing,
+                    str(tmp_path / 'out'), device='cpu')
     assert not (tmp_path / 'out').exists()
 
 
-def test_detector_that_finds_no_person(trained_oksnet, tmp_path, capsys):
+def test_arguments_that_do_not_go_together_are_refused(tmp_path):
+    image = osp.join(IMAGE_DIR, IMAGES[0])
+    out_dir = str(tmp_path / 'out')
+    for options, message in (
+        (dict(det_config='det.py'), 'det_config and det_checkpoint go'),
+        (dict(det_config='det.py', det_checkpoint='det.pth',
+              boxes=SAMPLE_DETS), 'a detector or a boxes file, not both'),
+        (dict(boxes_ann='ann.json'), 'boxes_ann maps the image ids of a '
+         'boxes file: it needs boxes'),
+        (dict(quality_thr=1.5), r'quality_thr must be in \[0, 1\]'),
+    ):
+        with pytest.raises(ValueError, match=message):
+            infer_files(image, 'pose.py', 'pose.pth', out_dir, **options)
+    with pytest.raises(FileNotFoundError, match='input not found: nope.jpg'):
+        infer_files('nope.jpg', 'pose.py', 'pose.pth', out_dir)
+    assert not (tmp_path / 'out').exists()
+
+
+def test_detector_that_finds_no_person(infer, tmp_path):
     """A real RTMDet-tiny with random weights; --bbox-thr 1 leaves no box
     (scores are sigmoids, below 1)."""
     from mmdet.registry import MODELS as DET_MODELS
@@ -339,16 +356,10 @@ def test_detector_that_finds_no_person(trained_oksnet, tmp_path, capsys):
 
     image = osp.join(IMAGE_DIR, IMAGES[0])
     out_dir = tmp_path / 'out'
-    main = load_tool('demo').main
-    status = main([
-        image, trained_oksnet.config, trained_oksnet.checkpoint, '--out-dir',
-        str(out_dir), '--device', 'cpu', '--det-config',
-        str(det_config), '--det-checkpoint',
-        str(det_checkpoint), '--bbox-thr', '1'
-    ])
-    assert status == 3  # done, but no person box
-    out = capsys.readouterr().out
-    assert f'no person box in 1 of 1 images: {image}' in out
+    result = infer(image, out_dir, det_config=str(det_config),
+                   det_checkpoint=str(det_checkpoint), bbox_thr=1.)
+    # done, but no person box
+    assert result.no_person == [image]
     result = _read_json(out_dir / f'{STEMS[0]}.json')
     assert result['status'] == 'no_person_detected'
     assert result['box_source'] == 'detector'

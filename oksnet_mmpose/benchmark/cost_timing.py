@@ -1,17 +1,11 @@
 # Copyright (c) oksnet-mmpose contributors.
-"""The timing harness of ``tools/benchmark_cost.py`` (a module it imports,
-not a tool): CPU inference latency and training-step time without vs. with
-the OKS-net branch.
-
-Timings are always taken as ratios of two variants measured interleaved in
-the same process on the same inputs, so a machine shared with other jobs
-slows both variants alike.
-"""
+"""The timings of the cost benchmark (:mod:`.cost`): CPU inference latency
+without vs. with the OKS-net branch, and training-step time without vs.
+with the OKS target and loss, each measured as A/B pairs by
+:func:`~.timing.interleaved_timing`."""
 import copy
 import random
-import statistics
-import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict
 
 import numpy as np
 import torch
@@ -23,90 +17,8 @@ from mmpose.models.heads import CPMHead, HeatmapHead
 from mmpose.registry import DATASETS
 from torch import Tensor, nn
 
-from oksnet_mmpose.analysis.complexity import PoseNetworkForward
-
-
-def interleaved_timing(run_a: Callable[[], Any],
-                       run_b: Callable[[], Any],
-                       repeats: int,
-                       warmup: int = 1,
-                       max_seconds: Optional[float] = None,
-                       min_repeats: int = 1,
-                       clock: str = 'cpu') -> Dict[str, Any]:
-    """Time two variants interleaved: after ``warmup`` runs of each, pairs
-    A B, B A, A B, ... so that slow drifts and other jobs on the machine hit
-    both alike, and the order within a pair favours neither.
-
-    Args:
-        run_a (Callable): The reference variant.
-        run_b (Callable): The variant compared with it.
-        repeats (int): Timed runs of each variant (pairs), at most.
-        warmup (int): Untimed runs of each variant first (allocator, oneDNN
-            kernels, optimizer state). Defaults to 1.
-        max_seconds (float, optional): Stop starting new pairs once the
-            timed pairs took this long (the heaviest models then get fewer
-            pairs, at least ``min_repeats``). ``None``: no limit.
-            Defaults to ``None``.
-        min_repeats (int): Pairs taken whatever ``max_seconds`` says.
-            Defaults to 1.
-        clock (str): What a run's time is: ``'cpu'``, the CPU time of this
-            process (:func:`time.process_time`, all its threads), or
-            ``'wall'``, the elapsed time (:func:`time.perf_counter`). On a
-            machine shared with other jobs the CPU time of a single-threaded
-            run barely changes with their load, while its wall time grows
-            with every time slice the others get. ``max_seconds`` is always
-            wall time. Defaults to ``'cpu'``.
-
-    Returns:
-        dict: ``clock``, ``seconds_a``/``seconds_b`` (each timed run, by
-        ``clock``), ``wall_seconds_a``/``wall_seconds_b`` (the same runs'
-        wall time), ``repeats`` (pairs taken), ``median_a``/``median_b``
-        (seconds, by ``clock``), ``ratio``: the median of the per-pair
-        ratios b/a (a pair's two runs share the machine's state, so its
-        ratio is free of slow drifts), ``pair_ratio_quartiles``: their
-        25/50/75 % quantiles (the spread shows the noise), and
-        ``ratio_of_medians`` = median_b / median_a.
-    """
-    if not 1 <= min_repeats <= repeats:
-        raise ValueError('need 1 <= min_repeats <= repeats, got '
-                         f'min_repeats={min_repeats}, repeats={repeats}')
-    clocks = dict(cpu=time.process_time, wall=time.perf_counter)
-    if clock not in clocks:
-        raise ValueError(f"clock must be 'cpu' or 'wall', got {clock!r}")
-    for _ in range(warmup):
-        run_a()
-        run_b()
-    seconds = dict(a=[], b=[])
-    wall_seconds = dict(a=[], b=[])
-    start_all = time.perf_counter()
-    for index in range(repeats):
-        if (index >= min_repeats and max_seconds is not None
-                and time.perf_counter() - start_all >= max_seconds):
-            break
-        order = (('a', run_a), ('b', run_b))
-        if index % 2:
-            order = order[::-1]
-        for name, run in order:
-            start, start_wall = clocks[clock](), time.perf_counter()
-            run()
-            seconds[name].append(clocks[clock]() - start)
-            wall_seconds[name].append(time.perf_counter() - start_wall)
-    median_a = statistics.median(seconds['a'])
-    median_b = statistics.median(seconds['b'])
-    pair_ratios = np.asarray(seconds['b']) / np.asarray(seconds['a'])
-    return dict(
-        clock=clock,
-        seconds_a=seconds['a'],
-        seconds_b=seconds['b'],
-        wall_seconds_a=wall_seconds['a'],
-        wall_seconds_b=wall_seconds['b'],
-        repeats=len(seconds['a']),
-        median_a=median_a,
-        median_b=median_b,
-        ratio=float(np.median(pair_ratios)),
-        pair_ratio_quartiles=np.quantile(pair_ratios,
-                                         [0.25, 0.5, 0.75]).tolist(),
-        ratio_of_medians=median_b / median_a)
+from ..analysis.complexity import PoseNetworkForward
+from .timing import interleaved_timing
 
 
 def inference_latency(model: nn.Module, batch_size: int = 1,
@@ -155,7 +67,7 @@ def make_train_batch(cfg: Config,
 
     Args:
         cfg (Config): The config, its train dataset readable (see
-            ``point_train_data_at`` in ``tools/benchmark_cost.py``).
+            :func:`~.cost.point_train_data_at`).
         model (nn.Module): The model (for its data preprocessor).
         batch_size (int): Samples in the batch; the dataset is cycled when
             it has fewer.
@@ -176,7 +88,7 @@ def make_train_batch(cfg: Config,
     return model.data_preprocessor(pseudo_collate(samples), training=True)
 
 
-def _stock_head_loss(head: nn.Module) -> Callable:
+def stock_head_loss(head: nn.Module) -> Callable:
     """The ``loss`` of the stock MMPose head an OKS-net head extends, bound
     to ``head``: the heatmap loss (per stage) and accuracy, with no OKS
     target, branch or OKS loss."""
@@ -209,7 +121,7 @@ def train_step(model: nn.Module, optim_wrapper: OptimWrapper,
     """
     feats = model.extract_feat(batch['inputs'])
     head_loss = (
-        model.head.loss if with_oks_net else _stock_head_loss(model.head))
+        model.head.loss if with_oks_net else stock_head_loss(model.head))
     losses = head_loss(feats, batch['data_samples'], train_cfg=model.train_cfg)
     loss, _ = model.parse_losses(losses)
     optim_wrapper.update_params(loss)
@@ -228,7 +140,7 @@ def train_step_time(cfg: Config, model: nn.Module, batch_size: int = 2,
 
     Args:
         cfg (Config): The config (train data readable, see
-            ``point_train_data_at`` in ``tools/benchmark_cost.py``).
+            :func:`~.cost.point_train_data_at`).
         model (nn.Module): The model built from it.
         batch_size (int): Samples per step. Defaults to 2.
         **schedule: ``repeats`` (steps of each variant) and the other

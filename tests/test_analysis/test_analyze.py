@@ -1,6 +1,7 @@
 # Copyright (c) oksnet-mmpose contributors.
-"""tools/analyze_quality.py: every number checked against a direct
-xtcocotools / MMPose / scipy computation on the real sample annotations."""
+"""oksnet_mmpose.analysis.analyze (what tools/analyze_quality.py runs):
+every number checked against a direct xtcocotools / MMPose / scipy
+computation on the real sample annotations, and bad input."""
 import json
 import os.path as osp
 import re
@@ -16,7 +17,7 @@ from xtcocotools.cocoeval import COCOeval
 from oksnet_mmpose.analysis import gap_closed
 from oksnet_mmpose.analysis.analyze import analyze_quality, default_sigmas
 from oksnet_mmpose.analysis.occlusion import VISIBLE_BUCKETS, occlusion_buckets
-from tests.conftest import SAMPLE_ANN, load_tool
+from tests.conftest import SAMPLE_ANN
 
 SIGMAS = default_sigmas(17)
 SCORE_FIELDS = {'heatmap': 'heatmap_score', 'oksnet': 'oksnet_score'}
@@ -168,10 +169,7 @@ def test_summary_reproduced_by_direct_computation(tmp_path, occluded_ann,
     ann_file = occluded_ann if use_occluded_ann else SAMPLE_ANN
     poses = _poses(ann_file)
     out_dir = tmp_path / 'analysis'
-    code = load_tool('analyze_quality').main(
-        [ann_file, _write(tmp_path, poses), '--out-dir',
-         str(out_dir)])
-    assert code == 0
+    analyze_quality(ann_file, _write(tmp_path, poses), str(out_dir))
     with open(out_dir / 'summary.json') as f:
         summary = json.load(f)
     assert set(summary) == {'heatmap', 'oksnet', 'gt_oks'}
@@ -316,33 +314,32 @@ def test_gt_oks_field_is_used_when_every_pose_has_it(tmp_path):
         pearsonr(scores, field)[0])
 
 
-def test_bad_input_is_named_and_nothing_is_written(tmp_path, capsys):
-    tool = load_tool('analyze_quality')
+def test_bad_input_is_named_and_nothing_is_written(tmp_path):
     poses = _poses(SAMPLE_ANN)
     cases = {
-        'empty.json': ([], 'holds no poses'),
+        'empty.json': ([], ValueError, 'holds no poses'),
         'stranger.json': ([dict(poses[0], image_id=123)] + poses[1:],
-                          '1 of .* poses have an image_id'),
+                          KeyError, '1 of .* poses have an image_id'),
         'no_oksnet.json': ([{k: v for k, v in p.items()
                              if k != 'oksnet_score'} for p in poses],
-                           'pose 0 has no oksnet_score'),
+                           KeyError, 'pose 0 has no oksnet_score'),
         'short.json': ([dict(poses[0], keypoints=[1., 2., 1.])] + poses[1:],
-                       "pose 0 has 3 keypoint values; category 'person' of "
-                       '.* has 17 keypoints'),
+                       ValueError, "pose 0 has 3 keypoint values; category "
+                       "'person' of .* has 17 keypoints"),
     }
-    for name, (content, message) in cases.items():
+    for name, (content, error, message) in cases.items():
         out_dir = tmp_path / name.replace('.json', '')
-        code = tool.main([SAMPLE_ANN, _write(tmp_path, content, name),
-                          '--out-dir', str(out_dir)])
-        err = capsys.readouterr().err
-        assert code == 2, name
-        assert name in err, err
-        assert re.search(message, err), (name, err)
+        with pytest.raises(error) as raised:
+            analyze_quality(SAMPLE_ANN, _write(tmp_path, content, name),
+                            str(out_dir))
+        # the message names the file (what tools/analyze_quality.py prints)
+        text = str(raised.value.args[0])
+        assert name in text, text
+        assert re.search(message, text), (name, text)
         assert not (out_dir / 'summary.json').exists()
-    code = tool.main([SAMPLE_ANN, str(tmp_path / 'missing.json'),
-                      '--out-dir', str(tmp_path / 'x')])
-    assert code == 2
-    assert 'missing.json not found' in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match='missing.json not found'):
+        analyze_quality(SAMPLE_ANN, str(tmp_path / 'missing.json'),
+                        str(tmp_path / 'x'))
 
 
 def test_crowded_images_cached_oks_equals_plain_cocoeval(tmp_path):

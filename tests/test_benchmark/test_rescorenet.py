@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from oksnet_mmpose.analysis.rescorenet import (add_rescorenet_scores,
+from oksnet_mmpose.benchmark.rescorenet import (add_rescorenet_scores,
                                                build_rescorenet, coco_skeleton,
                                                rescore, train_rescorenet)
 
@@ -86,10 +86,11 @@ def test_poses_without_gt_oks_are_refused():
 def test_the_analysis_treats_the_peer_score_as_any_other(tmp_path):
     """With every pose carrying ``rescorenet_score``, the analysis reports
     it with the numbers it reports for the OKS-net score on the same
-    values (those are checked against COCOeval in test_analyze_quality)."""
+    values (those are checked against COCOeval in
+    tests/test_analysis/test_analyze.py)."""
     from oksnet_mmpose.analysis.analyze import analyze_quality
     from tests.conftest import SAMPLE_ANN
-    from tests.test_apis.test_analyze_quality import _poses as sample_poses
+    from tests.test_analysis.test_analyze import _poses as sample_poses
 
     poses = sample_poses(SAMPLE_ANN)
     rng = np.random.default_rng(0)

@@ -1,0 +1,60 @@
+# Copyright (c) oksnet-mmpose contributors.
+"""The benchmark's model zoo: checkpoints shipped in the repository
+(``checkpoints/``, paths relative to the repository root, where the jobs
+run), each with the sha256 it must have. A missing, truncated or altered
+checkpoint is refused with one line naming the file and the expected hash:
+the benchmark never retrains silently and never starts from a random model.
+"""
+import hashlib
+import os.path as osp
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    """A shipped checkpoint and the config it was trained with."""
+    config: str
+    checkpoint: str
+    sha256: str
+
+
+class ZooCheckpointError(RuntimeError):
+    """A model-zoo checkpoint is missing or does not have its hash."""
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_zoo_checkpoint(model: ZooModel) -> str:
+    """Return ``model.checkpoint`` if it exists with the expected hash.
+
+    Raises:
+        ZooCheckpointError: Missing, or another hash (truncated, altered).
+    """
+    path = model.checkpoint
+    if not osp.isfile(path):
+        raise ZooCheckpointError(
+            f'model-zoo checkpoint {path} not found (expected sha256 '
+            f'{model.sha256}); run from the repository root of a full '
+            'clone')
+    digest = sha256_of(path)
+    if digest != model.sha256:
+        raise ZooCheckpointError(
+            f'model-zoo checkpoint {path} has sha256 {digest}, expected '
+            f'{model.sha256} (truncated or altered; restore it with git '
+            'checkout)')
+    return path
+
+
+# The benchmark's base model (tools/train_base_model.py; its record is the
+# .json next to the checkpoint).
+BASE_MODEL = ZooModel(
+    config='configs/synthetic/td-hm_res18_1xb32-9e_synthetic-base-128x96.py',
+    checkpoint=('checkpoints/synthetic/'
+                'td-hm_res18_synthetic-base-128x96-0e520a57.pth'),
+    sha256='0e520a576cf3bf403dc631a8f27f6d551befff00bf485e7e43073aa3b6a023f2')
