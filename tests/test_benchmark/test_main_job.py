@@ -38,7 +38,7 @@ def test_quick_main_job_fine_tunes_the_zoo_model(tmp_path, capsys):
     assert result['summary'] == summary
     assert set(summary) == set(SCORES) | RUN_KEYS
     assert summary['schedule'] == 'finetune'
-    assert summary['base_checkpoint'] == dict(path=BASE_MODEL.checkpoint,
+    assert summary['base_checkpoint'] == dict(path=SHIPPED.checkpoint,
                                               sha256=BASE_MODEL.sha256)
     # the fine-tuning config is the converter's, loading the zoo checkpoint
     config = open(osp.join(work_dir, 'oksnet_finetune.py')).read()
