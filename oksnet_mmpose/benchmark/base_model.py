@@ -19,10 +19,10 @@ from typing import Optional, Sequence
 import torch
 
 from oksnet_mmpose.synthetic import generate_synthetic_coco
-from oksnet_mmpose.utils import (atomic_path, check_output_dir,
-                                 dump_json_atomic)
+from oksnet_mmpose.utils import atomic_path, dump_json_atomic
 from .model_zoo import sha256_of
-from .steps import StepError, data_options, mim_command, run_step, say
+from .steps import (StepError, check_job_dirs, data_options, mim_command,
+                    run_step, say)
 
 JOB = 'base model'
 STATE_FILE = 'base_model.json'
@@ -57,11 +57,7 @@ def train_base_model(config: str,
         record (``train_seconds`` over all runs, ``runs``).
     """
     work_dir, data_dir = osp.abspath(work_dir), osp.abspath(data_dir)
-    for path, what in ((work_dir, 'work dir'), (data_dir, 'data dir')):
-        try:  # before the data and the training, not after
-            check_output_dir(path, what)
-        except ValueError as err:
-            raise StepError(str(err)) from None
+    check_job_dirs(work_dir, data_dir)
     os.makedirs(work_dir, exist_ok=True)
     settings = dict(config=osp.basename(config), seed=seed,
                     num_train=num_train, num_val=num_val, profile=profile,

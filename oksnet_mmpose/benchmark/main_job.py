@@ -30,13 +30,13 @@ from mmengine.config import Config
 from oksnet_mmpose.apis.config_conversion import (ConfigConversionError,
                                                   add_oksnet)
 from oksnet_mmpose.synthetic import DEFAULT_PROFILE, generate_synthetic_coco
-from oksnet_mmpose.utils import (atomic_path, check_output_dir,
-                                 dump_json_atomic)
+from oksnet_mmpose.utils import atomic_path, dump_json_atomic
 from .model_zoo import (BASE_MODEL, ZooCheckpointError, ZooModel,
                         check_zoo_checkpoint)
 from .report import summary_lines, train_split_quality, write_report
 from .rescorenet import add_rescorenet_scores, train_rescorenet
-from .steps import StepError, data_options, mim_command, run_step, say
+from .steps import (StepError, check_job_dirs, data_options, mim_command,
+                    run_step, say)
 
 # the from-scratch OKS-net config of the ``scratch`` schedule
 SCRATCH_CONFIG = ('configs/synthetic/'
@@ -270,11 +270,7 @@ def run_main_job(work_dir: str,
             f'config {config} not found; run the job from the repository '
             'root or pass --config')
     work_dir, data_dir = osp.abspath(work_dir), osp.abspath(data_dir)
-    for path, what in ((work_dir, 'work dir'), (data_dir, 'data dir')):
-        try:  # before the data and the training, not after
-            check_output_dir(path, what)
-        except ValueError as err:
-            raise MainJobError(str(err)) from None
+    check_job_dirs(work_dir, data_dir, MainJobError)
     base_checkpoint = None
     if finetune:
         try:  # never a silent retrain, never a random model

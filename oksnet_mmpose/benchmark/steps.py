@@ -9,7 +9,9 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import List
+from typing import List, Type
+
+from oksnet_mmpose.utils import check_output_dir
 
 # progress, results and errors keep a run visible; the rest (config dump,
 # hook table) stays in the log
@@ -75,3 +77,14 @@ def data_options(data_root: str) -> List[str]:
         options.append(f'{evaluator}.ann_file={data_root}'
                        'annotations/person_keypoints_val.json')
     return options
+
+
+def check_job_dirs(work_dir: str, data_dir: str,
+                   error: Type[StepError] = StepError) -> None:
+    """Check that a job's work and data dirs can be written, before the
+    data and the training, not after; else ``error`` naming the path."""
+    for path, what in ((work_dir, 'work dir'), (data_dir, 'data dir')):
+        try:
+            check_output_dir(path, what)
+        except ValueError as err:
+            raise error(str(err)) from None
