@@ -47,6 +47,11 @@ def parse_args(argv=None):
                         metavar='EPOCH',
                         help="scratch: milestones of the base's MultiStepLR")
     parser.add_argument(
+        '--variant', default=None, choices=['paper', 'keypoint'],
+        help="the branch: paper (OKS-net as published) or keypoint (also "
+        'reads the keypoint statistics, predicts per-keypoint OKS terms; '
+        'see docs/heads.md) (default: the package default, paper)')
+    parser.add_argument(
         '--test-dev', action='store_true',
         help='test on COCO test-dev2017 (format-only, for the server)')
     return parser.parse_args(argv)
@@ -60,7 +65,8 @@ def conversion_options(args) -> dict:
         switch_epoch=args.switch_epoch,
         max_epochs=args.max_epochs,
         lr_milestones=args.lr_milestones,
-        test_dev=args.test_dev)
+        test_dev=args.test_dev,
+        **({} if args.variant is None else dict(variant=args.variant)))
 
 
 def main(argv=None) -> int:

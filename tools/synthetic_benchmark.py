@@ -46,6 +46,10 @@ def parse_args(argv=None):
     parser.add_argument('--num-val', type=int, default=400)
     parser.add_argument('--max-epochs', type=int, default=None)
     parser.add_argument('--quality-only-epochs', type=int, default=None)
+    parser.add_argument(
+        '--variant', default=None, choices=['keypoint', 'paper'],
+        help='finetune: the branch tools/add_oksnet.py adds (default: its '
+        'default, keypoint)')
     parser.add_argument('--switch-epoch',
                         type=int,
                         default=None,
@@ -96,6 +100,8 @@ def main(argv=None):
                      max_epochs=args.max_epochs,
                      switch_epoch=args.switch_epoch,
                      quality_only_epochs=args.quality_only_epochs,
+                     **({} if args.variant is None else dict(
+                         variant=args.variant)),
                      extra_options=args.cfg_options,
                      overwrite=args.overwrite)
     except MainJobError as err:

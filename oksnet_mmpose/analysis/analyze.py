@@ -28,6 +28,7 @@ SCORE_TITLES = {
     'heatmap': 'heatmap-mean',
     'oksnet': 'OKS-net',
     'rescorenet': 'RescoreNet (DEKR, post hoc)',
+    'ccnet': 'CCNet (pose features, post hoc)',
     'gt_oks': 'GT OKS (upper bound)'
 }
 # everything analyze_quality writes; summary.json last, as the sign of a

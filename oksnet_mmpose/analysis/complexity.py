@@ -37,8 +37,8 @@ class PoseNetworkForward(nn.Module):
             # a tuple either way: what jit tracing (the FLOP counter) accepts
             return (tuple(heatmaps) if isinstance(heatmaps, list) else
                     (heatmaps, ))
-        heatmaps, pose_feature = head.forward_heatmaps_and_pose_feature(feats)
-        return (*heatmaps, head.oks_net(pose_feature))
+        heatmaps, quality = head.forward_with_quality(feats)
+        return (*heatmaps, quality)
 
 
 def count_flops(module: nn.Module, inputs: Tuple[Tensor, ...]) -> int:
@@ -84,8 +84,14 @@ def model_complexity(model: nn.Module) -> Dict[str, Any]:
     with torch.no_grad():
         base_flops = count_flops(
             PoseNetworkForward(model), (torch.zeros(1, 3, height, width), ))
-        branch_flops = count_flops(oks_net,
-                                   (torch.zeros(1, *pose_feature_shape), ))
+        branch_inputs = (torch.zeros(1, *pose_feature_shape), )
+        if oks_net.reads_keypoint_statistics:
+            # the statistics themselves are a few element-wise reductions
+            # of the keypoint maps: not counted, as the other element-wise
+            # operations
+            branch_inputs += (torch.zeros(1, oks_net.num_keypoints,
+                                          oks_net.num_statistics), )
+        branch_flops = count_flops(oks_net, branch_inputs)
     model.train(training)
     # parameter_count: '' is the whole model, every submodule by its name
     params = parameter_count(model)

@@ -16,12 +16,13 @@ from ..utils import atomic_path
 SCORE_FIELDS = {
     'heatmap': 'heatmap_score',
     'oksnet': 'oksnet_score',
-    # a peer's score, analysed when every pose has it (the main job adds
-    # it: oksnet_mmpose.benchmark.rescorenet)
+    # the peers' scores, each analysed when every pose has it (the main job
+    # adds them: oksnet_mmpose.benchmark.rescorenet, .ccnet)
     'rescorenet': 'rescorenet_score',
+    'ccnet': 'ccnet_score',
     'gt_oks': 'gt_oks',
 }
-OPTIONAL_SCORES = ('rescorenet', )
+OPTIONAL_SCORES = ('rescorenet', 'ccnet')
 
 
 def load_results(

@@ -13,7 +13,8 @@ from .keypoint_eval import KeypointEvaluator, ap_names
 RESCORING_METHODS = (('OKS-NMS', 'heatmap',
                       oks_nms), ('soft-OKS-NMS', 'heatmap', soft_oks_nms),
                      ('OKS-net + OKS-NMS', 'oksnet', oks_nms),
-                     ('RescoreNet + OKS-NMS', 'rescorenet', oks_nms))
+                     ('RescoreNet + OKS-NMS', 'rescorenet', oks_nms),
+                     ('CCNet + OKS-NMS', 'ccnet', oks_nms))
 
 
 def nms_keep(poses: List[dict], areas: np.ndarray, scores: np.ndarray, nms,

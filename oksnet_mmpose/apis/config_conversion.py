@@ -32,9 +32,11 @@ from .config_sections import (FINETUNE_EPOCHS, ConfigConversionError,
                               ConfigWriter, config_name, evaluators_section,
                               finetune_schedule, head_section, header,
                               hooks_section, literal, scratch_schedule,
-                              test_dev_section, train_pipeline_section)
+                              VARIANTS, test_dev_section,
+                              train_pipeline_section)
 
 SCHEDULES = ('scratch', 'finetune', 'quality-only')
+DEFAULT_VARIANT = 'keypoint'
 # OKS-net paper, Sec. IV-A: lambda_OKS switches on after 200 of 250 epochs
 SWITCH_FRACTION = 0.8
 
@@ -108,6 +110,7 @@ def convert_config(src: str,
                    switch_epoch: Optional[int] = None,
                    max_epochs: Optional[int] = None,
                    lr_milestones: Optional[Sequence[int]] = None,
+                   variant: str = DEFAULT_VARIANT,
                    test_dev: bool = False,
                    base_ref: Optional[str] = None,
                    command: Optional[str] = None) -> str:
@@ -129,6 +132,10 @@ def convert_config(src: str,
             schedulers that ended at its last epoch moves with it.
         lr_milestones (Sequence[int], optional): Scratch: milestones of the
             base's ``MultiStepLR``.
+        variant (str): The branch: ``'paper'`` (:class:`OKSNet`, paper
+            Fig. 8) or ``'keypoint'`` (:class:`KeypointOKSNet`: reads the
+            keypoint statistics too, predicts per-keypoint OKS terms).
+            Defaults to :data:`DEFAULT_VARIANT`.
         test_dev (bool): Test on COCO test-dev2017 (results written for the
             evaluation server, no local GT).
         base_ref (str, optional): How the generated config names ``src`` in
@@ -204,9 +211,9 @@ def convert_config(src: str,
                     'LR milestones')
     else:
         epochs = FINETUNE_EPOCHS
-        out.add(*finetune_schedule(load_from))
+        out.add(*finetune_schedule(load_from, variant))
     out.add(*head_section(head, schedule, switch_epoch, meta_expr,
-                           meta_source))
+                           meta_source, variant))
     out.add(*train_pipeline_section(cfg))
     out.add(*hooks_section(cfg, schedule, switch_epoch, epochs, base_epochs))
     if schedule == 'quality-only':

@@ -26,8 +26,10 @@ from .model_loading import load_checkpoint_strict, load_pose_config
 from ..utils import atomic_path, check_output_file
 
 INPUT_NAME = 'input'
-# the last output; the ones before it are the head's encoded_output_names
+# after the head's encoded_output_names; a branch that predicts keypoint
+# terms adds KEYPOINT_QUALITY_NAME last
 QUALITY_NAME = 'quality'
+KEYPOINT_QUALITY_NAME = 'keypoint_quality'
 DEFAULT_OPSET = 17
 # 11: MMDeploy's default, the first opset with today's Resize (the
 # hourglass's nearest upsampling)
@@ -96,8 +98,12 @@ class PoseQualityExportWrapper(nn.Module):
     @property
     def output_names(self) -> Tuple[str, ...]:
         """The graph's outputs: the head's encoded outputs (``heatmaps``, or
-        ``simcc_x``, ``simcc_y``), then ``quality``."""
-        return tuple(self.head.encoded_output_names) + (QUALITY_NAME, )
+        ``simcc_x``, ``simcc_y``), then ``quality`` and, for a branch that
+        predicts keypoint terms, ``keypoint_quality``."""
+        quality = (QUALITY_NAME, ) + ((KEYPOINT_QUALITY_NAME, )
+                                      if self.head.reads_keypoint_statistics
+                                      else ())
+        return tuple(self.head.encoded_output_names) + quality
 
     @property
     def input_size(self) -> Optional[Tuple[int, int]]:
@@ -127,6 +133,9 @@ class PoseQualityExportWrapper(nn.Module):
             - quality (Tensor): (B, ), the predicted OKS in [0, 1], what
               ``model.predict`` gives as ``pose_quality`` with
               ``flip_test=False``.
+            - keypoint_quality (Tensor): (B, K), the predicted OKS term of
+              each keypoint (``keypoint_quality`` of ``model.predict``);
+              only for a branch that predicts them.
         """
         if self.pose_model.training:
             raise RuntimeError(
@@ -137,7 +146,11 @@ class PoseQualityExportWrapper(nn.Module):
         # drops them from the graph
         encoded, pose_feature = self.head.forward_encoded_and_pose_feature(
             feats)
-        return (*encoded, self.head.oks_net(pose_feature))
+        pose_quality, keypoint_logits = self.head.run_oks_net(
+            pose_feature, encoded[0] if len(encoded) == 1 else encoded)
+        if keypoint_logits is None:
+            return (*encoded, pose_quality)
+        return (*encoded, pose_quality, keypoint_logits[0].sigmoid())
 
 
 def init_export_model(config: Union[str, Config],

@@ -7,9 +7,10 @@ model-zoo checkpoint: it adds OKS-net to the zoo's base model
 --schedule finetune --load-from``, and ``--schedule quality-only`` for a
 second row whose pose network stays frozen), fine-tunes with ``mim train``,
 evaluates with ``mim test`` (GT boxes, detector boxes, and the training
-split for the post-hoc peer), trains the peer and writes the report. The
-``scratch`` schedule trains a from-scratch OKS-net config instead (the
-earlier benchmark).
+split for the post-hoc peers; the main model's runs also record each pose's
+pose feature, for CCNet), trains the peers (RescoreNet, CCNet) and writes
+the report. The ``scratch`` schedule trains a from-scratch OKS-net config
+instead (the earlier benchmark).
 
 It drives the real user path (``mim`` -> MMPose's tools -> MMEngine), so it
 is also the project's end-to-end regression benchmark. It runs in the
@@ -21,20 +22,20 @@ import os
 import os.path as osp
 import shlex
 import shutil
-import time
 from typing import Dict, List, Optional, Sequence
 
-import torch
 from mmengine.config import Config
 
-from oksnet_mmpose.apis.config_conversion import (ConfigConversionError,
+from oksnet_mmpose.apis.config_conversion import (DEFAULT_VARIANT,
+                                                  ConfigConversionError,
                                                   add_oksnet)
 from oksnet_mmpose.synthetic import DEFAULT_PROFILE, generate_synthetic_coco
-from oksnet_mmpose.utils import atomic_path, dump_json_atomic
+from oksnet_mmpose.utils import dump_json_atomic
 from .model_zoo import (BASE_MODEL, ZooCheckpointError, ZooModel,
                         check_zoo_checkpoint)
+from .peers import (FEATURES, RESCORED_RESULTS, RESULTS, feature_config,
+                    train_ccnet_step, train_rescorenet_step)
 from .report import summary_lines, train_split_quality, write_report
-from .rescorenet import add_rescorenet_scores, train_rescorenet
 from .steps import (StepError, check_job_dirs, data_options, mim_command,
                     run_step, say)
 
@@ -45,11 +46,8 @@ SCHEDULES = ('finetune', 'scratch')
 # fine-tuning lengths of command 1 (the paper fine-tunes 50 COCO epochs;
 # these fit the 15-minute budget), LR x0.1 for the last epoch
 FINETUNE_EPOCHS = 6
-QUALITY_ONLY_EPOCHS = 6
+QUALITY_ONLY_EPOCHS = 4
 STATE_FILE = 'main_job.json'
-RESULTS = 'results.keypoints.json'
-# the val results with the peer's score added
-RESCORED_RESULTS = 'results_rescorenet.keypoints.json'
 JOB = 'main job'
 
 
@@ -104,18 +102,18 @@ def _switch_epoch_option(config: str, switch_epoch: int) -> str:
     return f'custom_hooks.{index[0]}.switch_epoch={switch_epoch}'
 
 
-def _convert(work_dir: str, base: ZooModel, schedule: str,
-             checkpoint: str) -> str:
+def _convert(work_dir: str, base: ZooModel, schedule: str, checkpoint: str,
+             variant: str) -> str:
     """Write the OKS-net config of ``schedule`` for the zoo model, as
     ``tools/add_oksnet.py`` does (the step prints that command)."""
     out = osp.join(work_dir, f'oksnet_{schedule.replace("-", "_")}.py')
     say(JOB, "step 'convert': python tools/add_oksnet.py " + shlex.join([
         base.config, '--out', out, '--schedule', schedule, '--load-from',
-        checkpoint
+        checkpoint, '--variant', variant
     ]))
     try:
         add_oksnet(osp.abspath(base.config), out, schedule=schedule,
-                   load_from=checkpoint)
+                   load_from=checkpoint, variant=variant)
     except ConfigConversionError as err:
         raise MainJobError(f"step 'convert' failed: {err}") from err
     return out
@@ -178,40 +176,26 @@ def _test_runs(paths: Dict[str, str], with_train: bool) -> Dict[str, list]:
     return runs
 
 
-def _test_all(config: str, checkpoint: str, run_dir: str, paths: dict,
-              options: List[str], with_train: bool) -> None:
+def _test_all(config: str,
+              checkpoint: str,
+              run_dir: str,
+              paths: dict,
+              options: List[str],
+              with_train: bool,
+              record_features: bool = False) -> None:
+    """The model's ``mim test`` runs (:func:`_test_runs`) into
+    ``run_dir/test_<name>/``; with ``record_features`` each with a derived
+    config (``run_dir/test_<name>_config.py``) that also writes the poses'
+    pose features (:data:`FEATURES`)."""
     for name, test_options in _test_runs(paths, with_train).items():
         step = (f'test ({name} boxes)'
                 if name != 'train' else 'test (training split, GT boxes)')
-        _test(config, checkpoint, osp.join(run_dir, f'test_{name}'),
-              options + test_options,
+        test_dir = osp.join(run_dir, f'test_{name}')
+        test_config = feature_config(
+            config, osp.join(run_dir, f'test_{name}_config.py'),
+            osp.join(test_dir, FEATURES)) if record_features else config
+        _test(test_config, checkpoint, test_dir, options + test_options,
               osp.join(run_dir, f'test_{name}.log'), step)
-
-
-def _train_rescorenet(work_dir: str, seed: int) -> None:
-    """Train the RescoreNet peer on the training split's poses and add its
-    score to the val results (GT and detector boxes)."""
-    start = time.time()
-    say(JOB, "step 'rescorenet': training DEKR's RescoreNet on the training "
-        "split's poses")
-    with open(osp.join(work_dir, 'test_train', RESULTS)) as f:
-        train_poses = json.load(f)
-    try:
-        net, log = train_rescorenet(train_poses, seed=seed)
-    except ValueError as err:
-        raise MainJobError(f"step 'rescorenet' failed: {err}") from err
-    with atomic_path(osp.join(work_dir, 'rescorenet.pth')) as tmp:
-        torch.save(net.state_dict(), tmp)
-    dump_json_atomic(log, osp.join(work_dir, 'rescorenet_log.json'))
-    for name in ('gt', 'det'):
-        test_dir = osp.join(work_dir, f'test_{name}')
-        add_rescorenet_scores(net, osp.join(test_dir, RESULTS),
-                              osp.join(test_dir, RESCORED_RESULTS))
-    mse = log['held_out_mse']
-    say(JOB, f"step 'rescorenet' done ({time.time() - start:.0f} s; "
-        f"{log['num_poses']} poses, {log['num_held_out']} of them held out "
-        f"to choose the length: net of step {log['num_steps']} kept, "
-        f"held-out MSE {'n/a' if mse is None else f'{mse:.4f}'})")
 
 
 def run_main_job(work_dir: str,
@@ -227,10 +211,11 @@ def run_main_job(work_dir: str,
                  max_epochs: Optional[int] = None,
                  switch_epoch: Optional[int] = None,
                  quality_only_epochs: Optional[int] = None,
+                 variant: str = DEFAULT_VARIANT,
                  extra_options: Sequence[str] = (),
                  overwrite: bool = False) -> dict:
     """Generate -> (convert) -> train -> test (GT boxes, detector boxes,
-    training split) -> peer -> report.
+    training split) -> peers (RescoreNet, CCNet) -> report.
 
     ``seed`` draws the data (the val split) and seeds the training; with
     ``finetune`` the base model is the same for every seed. Re-running with
@@ -251,6 +236,8 @@ def run_main_job(work_dir: str,
             lambda_OKS = 1.
         quality_only_epochs (int, optional): Epochs of the quality-only row
             (default :data:`QUALITY_ONLY_EPOCHS`).
+        variant (str): Fine-tuning: the branch the converter adds
+            (``'keypoint'`` or ``'paper'``; default the converter's).
 
     Returns:
         dict: ``summary`` (``summary.json``), ``detector_boxes``
@@ -295,6 +282,7 @@ def run_main_job(work_dir: str,
                  quality_only_epochs=(quality_only_epochs
                                       or QUALITY_ONLY_EPOCHS)
                  if finetune else None,
+                 variant=variant if finetune else None,
                  extra_options=list(extra_options))
     _check_state(work_dir, state, overwrite)
     summary_file = osp.join(work_dir, 'summary.json')
@@ -324,7 +312,8 @@ def run_main_job(work_dir: str,
         f'randomness.seed={seed}', 'randomness.deterministic=False'
     ]
     if finetune:
-        train_config = _convert(work_dir, base_model, 'finetune', checkpoint)
+        train_config = _convert(work_dir, base_model, 'finetune', checkpoint,
+                                variant)
         train_options = options + _schedule_options(epochs)
     else:
         train_config = config
@@ -341,8 +330,11 @@ def run_main_job(work_dir: str,
                    osp.join(work_dir, 'train.log'),
                    'fine-tune' if finetune else 'train')
     _test_all(train_config, final, work_dir, paths,
-              options + list(extra_options), with_train=True)
-    _train_rescorenet(work_dir, seed)
+              options + list(extra_options), with_train=True,
+              record_features=True)
+    train_rescorenet_step(work_dir, seed, JOB, MainJobError)
+    train_ccnet_step(work_dir, seed, paths['train_ann_file'], JOB,
+                     MainJobError)
 
     quality_only = None
     if finetune:
@@ -350,7 +342,8 @@ def run_main_job(work_dir: str,
         # branch trained on them (paper Tab. XIV's setting)
         run_dir = osp.join(work_dir, 'quality_only')
         os.makedirs(run_dir, exist_ok=True)
-        qo_config = _convert(run_dir, base_model, 'quality-only', checkpoint)
+        qo_config = _convert(run_dir, base_model, 'quality-only', checkpoint,
+                             variant)
         qo_final = _train(
             qo_config, osp.join(run_dir, 'train'),
             options + _schedule_options(state['quality_only_epochs']) +

@@ -1,8 +1,8 @@
 # Copyright (c) oksnet-mmpose contributors.
 """The report of the offline benchmark (``tools/synthetic_benchmark.py``):
 every score of the same poses side by side (heatmap mean, OKS-net, the
-RescoreNet peer, GT OKS), from the quality analysis of the run's val
-results with GT boxes and with detector boxes."""
+post-hoc peers RescoreNet and CCNet, GT OKS), from the quality analysis of
+the run's val results with GT boxes and with detector boxes."""
 import contextlib
 import io
 import json
@@ -17,10 +17,12 @@ from oksnet_mmpose.utils import dump_json_atomic, write_text_atomic
 
 # the scores compared, in report order, and their labels
 SCORES = (('heatmap', 'heatmap-mean'), ('oksnet', 'OKS-net'),
-          ('rescorenet', 'RescoreNet'), ('gt_oks', 'GT OKS'))
+          ('rescorenet', 'RescoreNet'), ('ccnet', 'CCNet'),
+          ('gt_oks', 'GT OKS'))
 # detector boxes: the OKS-NMS row of each score (bbox score x pose score)
 DETECTOR_ROWS = (('heatmap', 'OKS-NMS'), ('oksnet', 'OKS-net + OKS-NMS'),
-                 ('rescorenet', 'RescoreNet + OKS-NMS'))
+                 ('rescorenet', 'RescoreNet + OKS-NMS'),
+                 ('ccnet', 'CCNet + OKS-NMS'))
 
 
 def _add_gains(summary: dict) -> None:
@@ -102,8 +104,10 @@ def write_report(work_dir: str,
     pose, with each score's field).
 
     ``summary.json``: per score (``heatmap``, ``oksnet``, ``rescorenet``,
-    ``gt_oks``) the analysis's numbers plus ``gap_closed`` and
-    ``gain_at_oks``; the run's ``profile``, ``schedule`` and
+    ``ccnet``, ``gt_oks``; a peer only when the results carry its score)
+    the analysis's numbers plus ``gap_closed`` and
+    ``gain_at_oks``; the run's ``profile``, ``schedule``, ``variant`` (the
+    branch the converter added when fine-tuning; None from scratch) and
     ``base_checkpoint`` (``path``, ``sha256``; None from scratch);
     ``base_ap`` (heatmap-mean AP with GT boxes of the base model: the zoo
     model when fine-tuning, read off the quality-only run whose pose
@@ -118,6 +122,7 @@ def write_report(work_dir: str,
                                                     results_name)
     summary.update(profile=state['profile'],
                    schedule=state.get('schedule', 'scratch'),
+                   variant=state.get('variant'),
                    base_checkpoint=state.get('base_checkpoint'),
                    base_ap=summary['heatmap']['ap'],
                    median_gt_oks=median_gt_oks,
@@ -152,6 +157,8 @@ def write_report(work_dir: str,
         '|---|' + '---|' * (8 + len(summary['heatmap']['gain_at_oks']))
     ]
     for name, label in SCORES:
+        if name not in summary:  # a peer the results do not carry
+            continue
         s = summary[name]
         cells = [f"{s[k] * 100:.1f}" for k in ('ap', 'ap50', 'ap75', 'ar')]
         cells += [_fmt(s[k]) for k in ('pearson', 'spearman', 'ece')]
@@ -164,12 +171,17 @@ def write_report(work_dir: str,
         '', 'RescoreNet: DEKR\'s rescoring net (MMPose\'s `RescoreNet`), '
         'trained after the model on its poses of the training split '
         '(`rescorenet_log.json`).', '',
+        'CCNet: per-keypoint OKS terms and labelled flags predicted by an '
+        'MLP from the frozen model\'s pooled pose feature, trained after the '
+        'model on its poses of the training split (`ccnet_log.json`).', '',
         '## COCO AP with detector boxes (bbox score x pose score, '
         'OKS-NMS; x100)', '',
         '| score | ' + ' | '.join(k.upper() for k in AP_NAMES) + ' |',
         '|---|---|---|---|---|---|---|'
     ]
     for name, label in SCORES[:-1]:
+        if name not in detector:
+            continue
         lines.append(f'| {label} | ' +
                      ' | '.join(f'{detector[name][k] * 100:.1f}'
                                 for k in AP_NAMES) + ' |')
@@ -242,6 +254,8 @@ def summary_lines(result: dict) -> List[str]:
         f"median GT OKS {summary['median_gt_oks']:.3f}"
     ]
     for name, label in SCORES:
+        if name not in summary:
+            continue
         s = summary[name]
         gap = s['gap_closed']
         lines.append(

@@ -14,25 +14,19 @@ DEKR's feature) for inference only; this module trains it.
 The peer's score of a pose is the net's predicted OKS, clipped to [0, 1],
 times the pose's box score (1 with GT boxes), as OKS-net's score is.
 """
-import copy
 import json
-import math
 import warnings
-from contextlib import contextmanager
-from typing import Dict, Iterator, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
 
 from oksnet_mmpose.utils import dump_json_atomic
+from .post_hoc import HELD_OUT, MAX_STEPS, train_with_held_out
 
 # DEKR's recipe (experiments/coco/rescore_coco.yaml)
 DEKR_LR = 1e-3
 DEKR_BATCH_SIZE = 1024
-# the training length: chosen on this share of the training poses, held
-# out, within at most this many optimizer steps (see train_rescorenet)
-HELD_OUT = 0.1
-MAX_STEPS = 2000
 
 # the torso sides, whose mean length normalises the pose (DEKR's links 9
 # and 11 of COCO; MMPose's DEKR configs: norm_indexes=(5, 6))
@@ -71,18 +65,6 @@ def build_rescorenet(seed: int = 0):
     net = RescoreNet(in_channels=3 * len(links) + 17,
                      norm_indexes=norm_indexes)
     return net, links
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """A small MLP runs fastest on one thread; on a busy machine several
-    threads only wait for each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def pose_arrays(poses: Sequence[dict]) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -126,62 +108,31 @@ def train_rescorenet(
     with torch.no_grad():
         features = net.make_feature(keypoints, scores, links)
     target = torch.tensor([p['gt_oks'] for p in poses], dtype=torch.float32)
-    generator = torch.Generator().manual_seed(seed)
-    order = torch.randperm(len(poses), generator=generator)
-    num_held_out = int(round(held_out * len(poses))) if len(poses) >= 20 \
-        else 0
-    check, fit = order[:num_held_out], order[num_held_out:]
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-    batch_size = min(batch_size, len(fit))
-    steps_per_epoch = len(fit) // batch_size
-    best = (math.inf, None, 0)
-    epoch_losses, steps = [], 0
-    net.train()
-    with _one_thread():
-        while steps < max_steps:
-            epoch_losses.append(
-                _fit_epoch(net, features[fit], target[fit], optimizer,
-                           generator, batch_size))
-            steps += steps_per_epoch
-            if num_held_out:
-                with torch.no_grad():
-                    mse = torch.nn.functional.mse_loss(
-                        _mlp(net, features[check]), target[check]).item()
-                if mse < best[0]:
-                    best = (mse, copy.deepcopy(net.state_dict()), steps)
-    if num_held_out:
-        net.load_state_dict(best[1])
-    net.eval()
+
+    def loss_fn(net, index: torch.Tensor) -> torch.Tensor:
+        # DEKR's train_core: MSE between the net's output and the GT OKS
+        return torch.nn.functional.mse_loss(_mlp(net, features[index]),
+                                            target[index])
+
+    def error_fn(net, index: torch.Tensor) -> float:
+        return loss_fn(net, index).item()
+
+    net, log = train_with_held_out(net, len(poses), loss_fn, error_fn,
+                                   seed=seed, max_steps=max_steps,
+                                   batch_size=batch_size, lr=lr,
+                                   held_out=held_out)
     return net, dict(num_poses=len(poses),
-                     num_held_out=num_held_out,
-                     num_steps=best[2] if num_held_out else steps,
-                     held_out_mse=best[0] if num_held_out else None,
-                     first_loss=epoch_losses[0],
-                     final_loss=epoch_losses[-1])
+                     num_held_out=log['num_held_out'],
+                     num_steps=log['num_steps'],
+                     held_out_mse=log['held_out_error'],
+                     first_loss=log['first_loss'],
+                     final_loss=log['final_loss'])
 
 
 def _mlp(net, features: torch.Tensor) -> torch.Tensor:
     """RescoreNet.forward after its make_feature."""
     x = net.relu(net.l2(net.relu(net.l1(features))))
     return net.l3(x).squeeze(1)
-
-
-def _fit_epoch(net, features: torch.Tensor, target: torch.Tensor, optimizer,
-               generator: torch.Generator, batch_size: int) -> float:
-    """One epoch of DEKR's ``train_core``: shuffled mini-batches (the last
-    partial one dropped), MSE between the net's output and the GT OKS.
-    Returns the epoch's mean loss."""
-    order = torch.randperm(len(target), generator=generator)
-    losses = []
-    for step in range(len(target) // batch_size):
-        batch = order[step * batch_size:(step + 1) * batch_size]
-        loss = torch.nn.functional.mse_loss(_mlp(net, features[batch]),
-                                            target[batch])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return float(np.mean(losses))
 
 
 def rescore(net: torch.nn.Module, poses: Sequence[dict]) -> np.ndarray:

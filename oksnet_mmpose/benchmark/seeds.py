@@ -12,7 +12,14 @@ import numpy as np
 from oksnet_mmpose.analysis.keypoint_eval import AP_NAMES
 from .main_job import run_main_job
 
-NAMES = ('heatmap', 'oksnet', 'rescorenet', 'gt_oks')
+NAMES = ('heatmap', 'oksnet', 'rescorenet', 'ccnet', 'gt_oks')
+# the post-hoc peers, each compared with the heatmap mean and with OKS-net
+PEERS = (('rescorenet', 'RescoreNet'), ('ccnet', 'CCNet'))
+# the table's difference columns: (minuend, subtrahend)
+DIFFS = (('oksnet', 'heatmap'), ) + tuple(
+    (peer, 'heatmap') for peer, _ in PEERS) + tuple(
+        ('oksnet', peer) for peer, _ in PEERS)
+LABELS = dict(heatmap='heatmap', oksnet='OKS-net', **dict(PEERS))
 
 
 def _stat(values) -> str:
@@ -27,42 +34,58 @@ def _diff(a: list, b: list) -> list:
     return [x - y for x, y in zip(a, b) if x is not None and y is not None]
 
 
+def _value(entry: Optional[dict], key: str):
+    """A score's number; None when the run lacks the score (a run made
+    before the peer existed)."""
+    return None if entry is None else entry.get(key)
+
+
 def _row(label: str, values: dict, gt: str = '-') -> str:
-    return (f'| {label} | {_stat(values["heatmap"])} | '
-            f'{_stat(values["oksnet"])} | {_stat(values["rescorenet"])} | '
-            f'{gt} | {_stat(_diff(values["oksnet"], values["heatmap"]))} | '
-            f'{_stat(_diff(values["rescorenet"], values["heatmap"]))} | '
-            f'{_stat(_diff(values["oksnet"], values["rescorenet"]))} |')
+    cells = [_stat(values[name]) for name in NAMES[:-1]] + [gt] + [
+        _stat(_diff(values[a], values[b])) for a, b in DIFFS
+    ]
+    return f'| {label} | ' + ' | '.join(cells) + ' |'
+
+
+def _dashes(first: str, *cells: str) -> str:
+    """A row with ``first``, then ``cells``, the rest of the columns '-'."""
+    columns = len(NAMES) + len(DIFFS)
+    cells = list(cells) + ['-'] * (columns - len(cells))
+    return f'| {first} | ' + ' | '.join(cells) + ' |'
 
 
 def seeds_table(runs: Sequence[dict]) -> str:
     """Mean +- std (sample std over seeds) of every reported number of
     :func:`run_main_job` results, one Markdown table."""
+    header = ['heatmap-mean', 'OKS-net'] + [label for _, label in PEERS] + [
+        'GT OKS'
+    ] + [f'{LABELS[a]} - {LABELS[b]}' for a, b in DIFFS]
     rows = [
-        '| number | heatmap-mean | OKS-net | RescoreNet | GT OKS | '
-        'OKS-net - heatmap | RescoreNet - heatmap | OKS-net - '
-        'RescoreNet |', '|---|---|---|---|---|---|---|---|'
+        '| number | ' + ' | '.join(header) + ' |',
+        '|---|' + '---|' * len(header)
     ]
     for key in ('pearson', 'spearman', 'ece') + AP_NAMES:
         values = {
-            name: [r['summary'][name][key] for r in runs]
+            name: [_value(r['summary'].get(name), key) for r in runs]
             for name in NAMES
         }
         gt = _stat(values['gt_oks']) if key in AP_NAMES else '-'
         rows.append(_row(f'{key} (GT boxes)', values, gt))
-    closed = {
-        name: _stat([r['summary'][name]['gap_closed'] for r in runs])
-        for name in ('oksnet', 'rescorenet')
-    }
-    rows.append(f'| share of AP gap closed | - | {closed["oksnet"]} | '
-                f'{closed["rescorenet"]} | - | - | - | - |')
+    rows.append(
+        _dashes(
+            'share of AP gap closed', '-', *[
+                _stat([
+                    _value(r['summary'].get(name), 'gap_closed')
+                    for r in runs
+                ]) for name in NAMES[1:-1]
+            ]))
     for key in ('base_ap', 'median_gt_oks'):
-        rows.append(f'| {key} (base model) | '
-                    f'{_stat([r["summary"][key] for r in runs])} | - | - | '
-                    '- | - | - | - |')
+        rows.append(
+            _dashes(f'{key} (base model)',
+                    _stat([r['summary'][key] for r in runs])))
     for key in AP_NAMES:
         values = {
-            name: [r['detector_boxes'][name][key] for r in runs]
+            name: [_value(r['detector_boxes'].get(name), key) for r in runs]
             for name in NAMES[:-1]
         }
         rows.append(_row(f'{key} (detector boxes)', values))
@@ -71,9 +94,10 @@ def seeds_table(runs: Sequence[dict]) -> str:
         for key in ('ap', 'pearson', 'gap_closed'):
             heatmap = [q['heatmap'][key] for q in quality_only]
             oksnet = [q['oksnet'][key] for q in quality_only]
-            rows.append(f'| quality-only {key} (GT boxes) | {_stat(heatmap)} '
-                        f'| {_stat(oksnet)} | - | - | '
-                        f'{_stat(_diff(oksnet, heatmap))} | - | - |')
+            rows.append(
+                _dashes(f'quality-only {key} (GT boxes)', _stat(heatmap),
+                        _stat(oksnet), *['-'] * (len(NAMES) - 2),
+                        _stat(_diff(oksnet, heatmap))))
     return '\n'.join(rows)
 
 

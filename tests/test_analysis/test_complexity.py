@@ -56,7 +56,9 @@ def test_base_plus_branch_flops_equal_whole_model():
 def test_branch_cost_at_256x192_hrnet_w32():
     """Paper Sec. V-E: the branch has 2.7M parameters and adds <= 0.1
     GFLOPs at 256x192."""
-    model = build_cost_model(Config.fromfile(HRNET_W32_CONFIG))
+    cfg = Config.fromfile(HRNET_W32_CONFIG)
+    cfg.model.head.oks_net = dict(type='OKSNet')  # the paper's branch
+    model = build_cost_model(cfg)
     oks_net = model.head.oks_net
     width, height = oks_net.feature_size
     flops = count_flops(oks_net.eval(),

@@ -89,7 +89,7 @@ def _changes(base, new):
     'src', STOCK_CONFIGS, ids=lambda s: osp.basename(s)[:-3])
 def test_only_what_oksnet_needs_changes(src, tmp_path):
     """Every key of the generated config equals the base's, except the
-    head type / OKS loss / sigmas, the last transform of each train
+    head type / branch variant / OKS loss / sigmas, the last transform of each train
     pipeline, the appended hook, the evaluator type and custom_imports."""
     base = _load_wrapped(src, tmp_path)
     new, text = _convert(src, tmp_path)
@@ -97,7 +97,7 @@ def test_only_what_oksnet_needs_changes(src, tmp_path):
     n_hooks = len(base.custom_hooks)
     intended = [
         r'custom_imports\..*',
-        r'model\.head\.(type|loss_oks\..*|metainfo\..*)',
+        r'model\.head\.(type|oks_net\.type|loss_oks\..*|metainfo\..*)',
         r'model\.head\.loss\.loss_weight',  # lambda_heatmap, MSE heads
         rf'(train_pipeline|train_pipeline_stage2|train_dataloader\.dataset'
         rf'\.pipeline|custom_hooks\[\d\]\.switch_pipeline)\[{pack_index}\]'

@@ -51,8 +51,7 @@ def test_inference_topdown_gives_the_flip_averaged_quality_per_box(pose_model):
     with torch.no_grad():
         views = [inputs, inputs.flip(-1)]
         expected = torch.stack([
-            head.oks_net(
-                head.forward_pose_feature(pose_model.extract_feat(view)))
+            head.forward_with_quality(pose_model.extract_feat(view))[1]
             for view in views
         ]).mean(0).flatten().numpy()
     np.testing.assert_allclose(quality, expected, atol=1e-6)
@@ -95,10 +94,13 @@ def test_oksnet_inferencer_adds_pose_quality_and_filters_by_it(
     got = []
     for path, result in zip(images, results):
         (instance, ) = result['predictions'][0]
+        # the shipped (keypoint) branch also says which keypoints to trust
         assert set(instance) == {
             'keypoints', 'keypoint_scores', 'bbox', 'bbox_score',
-            'pose_quality'
+            'pose_quality', 'keypoint_quality'
         }
+        assert len(instance['keypoint_quality']) == len(instance['keypoints'])
+        assert all(0 <= q <= 1 for q in instance['keypoint_quality'])
         got.append(instance['pose_quality'])
         name = osp.splitext(osp.basename(path))[0]
         with open(tmp_path / f'{name}.json') as f:
@@ -118,8 +120,8 @@ def test_oksnet_inferencer_adds_pose_quality_and_filters_by_it(
 def test_oksnet_inferencer_refuses_a_model_without_oks_net():
     cfg = tiny_config()
     cfg.model.head.type = 'HeatmapHead'
-    cfg.model.head.pop('loss_oks')
-    cfg.model.head.pop('metainfo')  # the configs name their sigmas
+    for key in ('loss_oks', 'loss_keypoint_oks', 'oks_net', 'metainfo'):
+        cfg.model.head.pop(key, None)  # what only an OKS-net head takes
     with pytest.raises(ValueError,
                        match=r'OKSNetPose2DInferencer: the model '
                        r'\(TopdownPoseEstimator\) has the head HeatmapHead, '
@@ -236,3 +238,37 @@ def test_a_video_drawing_appears_only_when_complete(trained_oksnet,
     assert 'pose_quality' in saved[1]['instances'][0]
     drawn = cv2.VideoCapture(str(out_dir / 'clip.mp4'))
     assert drawn.get(cv2.CAP_PROP_FRAME_COUNT) == 2
+
+
+def test_keypoint_variant_gives_keypoint_quality_per_instance(
+        trained_oksnet, tmp_path):
+    """A ``keypoint`` branch's per-keypoint quality reaches the instance
+    dicts (and a no-person image's empty instances keep the field)."""
+    from mmengine.config import Config
+    from mmengine.runner.checkpoint import save_checkpoint
+    from mmpose.apis import init_model
+    cfg = Config.fromfile(trained_oksnet.config)
+    cfg.model.head.oks_net = dict(type='KeypointOKSNet')
+    config = str(tmp_path / 'keypoint_variant.py')
+    cfg.dump(config)
+    torch.manual_seed(0)
+    model = init_model(config, device='cpu')
+    checkpoint = str(tmp_path / 'keypoint_variant.pth')
+    save_checkpoint(dict(state_dict=model.state_dict(),
+                         meta=dict(dataset_meta=model.dataset_meta)),
+                    checkpoint)
+    model = init_model(config, checkpoint, device='cpu')
+    expected = inference_topdown(model, IMAGE)[0].pred_instances
+    assert expected.keypoint_quality.shape == (1, 17)
+
+    inferencer = OKSNetInferencer(config, checkpoint,
+                                  det_model='whole_image', device='cpu')
+    (instance, ) = next(iter(inferencer(IMAGE)))['predictions'][0]
+    assert len(instance['keypoint_quality']) == 17
+    np.testing.assert_allclose(instance['keypoint_quality'],
+                               expected.keypoint_quality[0], atol=1e-6)
+    assert all(0 <= q <= 1 for q in instance['keypoint_quality'])
+    np.testing.assert_allclose(instance['pose_quality'],
+                               expected.pose_quality[0], atol=1e-6)
+    assert inferencer.inferencer._no_person_sample(
+        IMAGE, (10, 10)).pred_instances.keypoint_quality.shape == (0, 17)

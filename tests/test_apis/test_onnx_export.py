@@ -167,7 +167,8 @@ def exported(trained_resnet18, tmp_path_factory):
     batch = pseudo_collate([dataset[i] for i in indices])
     data = wrapper.pose_model.data_preprocessor(batch, training=False)
     with torch.no_grad():
-        heatmaps, quality = wrapper(data['inputs'])
+        # the shipped configs' branch also gives the keypoint terms
+        heatmaps, quality, keypoint_quality = wrapper(data['inputs'])
     return SimpleNamespace(cfg=cfg,
                            wrapper=wrapper,
                            onnx_file=onnx_file,
@@ -176,18 +177,20 @@ def exported(trained_resnet18, tmp_path_factory):
                            data_samples=data['data_samples'],
                            heatmaps=heatmaps,
                            quality=quality,
+                           keypoint_quality=keypoint_quality,
                            onnx_outputs=run_onnx(onnx_file, data['inputs']))
 
 
 def test_graph_names_dynamic_batch_and_metadata(exported):
     model = onnx.load(exported.onnx_file)
     assert [i.name for i in model.graph.input] == ['input']
-    assert [o.name for o in model.graph.output] == ['heatmaps', 'quality']
+    names = ['heatmaps', 'quality', 'keypoint_quality']
+    assert [o.name for o in model.graph.output] == names
     for value in (*model.graph.input, *model.graph.output):
         assert value.type.tensor_type.shape.dim[0].dim_param == 'batch'
     metadata = {p.key: json.loads(p.value) for p in model.metadata_props}
     preprocessor = exported.cfg.model.data_preprocessor
-    assert metadata == dict(output_names=['heatmaps', 'quality'],
+    assert metadata == dict(output_names=names,
                             codec=json_config(exported.cfg.model.head.decoder),
                             input_size=[192, 256],
                             mean=list(preprocessor.mean),
@@ -215,6 +218,13 @@ def test_onnxruntime_matches_pytorch_on_sample_images(exported):
                                exported.quality.numpy(),
                                rtol=0,
                                atol=ATOL)
+    keypoint_quality = exported.onnx_outputs['keypoint_quality']
+    assert keypoint_quality.shape == (4, 17)
+    assert keypoint_quality.std() > ATOL
+    np.testing.assert_allclose(keypoint_quality,
+                               exported.keypoint_quality.numpy(),
+                               rtol=0,
+                               atol=ATOL)
 
 
 def test_exported_function_is_what_the_package_predicts(exported):
@@ -234,6 +244,12 @@ def test_exported_function_is_what_the_package_predicts(exported):
         [r.pred_instances.pose_quality for r in results])
     np.testing.assert_allclose(exported.quality.numpy(),
                                pose_quality,
+                               rtol=0,
+                               atol=1e-7)
+    keypoint_quality = np.concatenate(
+        [r.pred_instances.keypoint_quality for r in results])
+    np.testing.assert_allclose(exported.keypoint_quality.numpy(),
+                               keypoint_quality,
                                rtol=0,
                                atol=1e-7)
 
@@ -308,12 +324,11 @@ def test_family_outputs_are_named_and_recorded_with_the_codec(
     assert outputs['quality'].shape == (2, )
 
 
-def test_family_outputs_decode_to_the_pytorch_keypoints(family_export):
-    model = family_export.wrapper.pose_model
+def input_frame_samples(num: int) -> list:
+    """Data samples whose crop box is the model input: model.predict's
+    keypoints stay in the input frame, where the codec decodes."""
     w, h = INPUT_SIZE
-    # a crop box equal to the input: model.predict's keypoints stay in the
-    # model input frame, where the codec decodes
-    data_samples = [
+    return [
         PoseDataSample(
             metainfo=dict(input_size=INPUT_SIZE,
                           input_center=np.array([w / 2, h / 2]),
@@ -321,10 +336,15 @@ def test_family_outputs_decode_to_the_pytorch_keypoints(family_export):
             gt_instances=InstanceData(
                 bboxes=np.array([[0, 0, w, h]], dtype=np.float32),
                 bbox_scores=np.ones(1, dtype=np.float32)))
-        for _ in range(2)
+        for _ in range(num)
     ]
+
+
+def test_family_outputs_decode_to_the_pytorch_keypoints(family_export):
+    model = family_export.wrapper.pose_model
     with torch.no_grad():
-        results = model.predict(family_export.inputs, data_samples)
+        results = model.predict(family_export.inputs,
+                                input_frame_samples(2))
     torch_keypoints = np.stack(
         [r.pred_instances.keypoints[0] for r in results])
     pose_quality = np.concatenate(
@@ -466,3 +486,31 @@ def test_cli_refuses_no_checkpoint_without_random_weights(tmp_path, capsys):
             'checkpoint, or random_weights=True (--random-weights)'
             ) in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize('head_type', ['OKSNetHead', 'OKSNetRTMCCHead'])
+def test_keypoint_variant_exports_keypoint_quality(head_type, tmp_path):
+    """The ``keypoint`` branch's graph ends with ``quality`` and
+    ``keypoint_quality``, both what ``model.predict`` gives."""
+    cfg = family_config(head_type)
+    cfg.model.head.oks_net = dict(type='KeypointOKSNet')
+    onnx_file = str(tmp_path / 'model.onnx')
+    torch.manual_seed(0)
+    wrapper = export_onnx(cfg, None, onnx_file, random_weights=True)
+    names = FAMILY_MODELS[head_type][3] + ('keypoint_quality', )
+    assert wrapper.output_names == names
+    inputs = torch.randn(2, 3, INPUT_SIZE[1], INPUT_SIZE[0],
+                         generator=torch.Generator().manual_seed(1))
+    outputs = run_onnx(onnx_file, inputs)
+    assert list(outputs) == list(names)
+    with torch.no_grad():
+        results = wrapper.pose_model.predict(inputs, input_frame_samples(2))
+    keypoint_quality = np.concatenate(
+        [r.pred_instances.keypoint_quality for r in results])
+    assert outputs['keypoint_quality'].shape == (2, 17)
+    np.testing.assert_allclose(outputs['keypoint_quality'], keypoint_quality,
+                               rtol=0, atol=1e-5)
+    np.testing.assert_allclose(
+        outputs['quality'],
+        np.concatenate([r.pred_instances.pose_quality for r in results]),
+        rtol=0, atol=1e-5)

@@ -1,7 +1,8 @@
 # Copyright (c) oksnet-mmpose contributors.
 """A tiny run of the whole main job (README command 1 with --quick): the
 zoo's base model -> add_oksnet (finetune, quality-only) -> mim train ->
-mim test (GT boxes, detector boxes, training split) -> peer -> report."""
+mim test (GT boxes, detector boxes, training split; recording the pose
+features) -> peers (RescoreNet, CCNet) -> report."""
 import json
 import os
 import os.path as osp
@@ -17,8 +18,9 @@ from tests.conftest import REPO_ROOT
 SUMMARY_KEYS = {'pearson', 'spearman', 'ap', 'ap50', 'ap75', 'ap_m', 'ap_l',
                 'ar', 'ap_by_visible', 'ece', 'ap_at_oks', 'gap_closed',
                 'gain_at_oks'}
-SCORES = ('heatmap', 'oksnet', 'rescorenet', 'gt_oks')
-RUN_KEYS = {'profile', 'schedule', 'base_checkpoint', 'base_ap',
+SCORES = ('heatmap', 'oksnet', 'rescorenet', 'ccnet', 'gt_oks')
+PEERS = ('rescorenet', 'ccnet')
+RUN_KEYS = {'profile', 'schedule', 'variant', 'base_checkpoint', 'base_ap',
             'median_gt_oks', 'quality_only', 'train_split'}
 SHIPPED = ZooModel(config=osp.join(REPO_ROOT, BASE_MODEL.config),
                    checkpoint=osp.join(REPO_ROOT, BASE_MODEL.checkpoint),
@@ -38,12 +40,15 @@ def test_quick_main_job_fine_tunes_the_zoo_model(tmp_path, capsys):
     assert result['summary'] == summary
     assert set(summary) == set(SCORES) | RUN_KEYS
     assert summary['schedule'] == 'finetune'
+    # the converter's default branch, recorded and in the config
+    assert summary['variant'] == 'keypoint'
     assert summary['base_checkpoint'] == dict(path=SHIPPED.checkpoint,
                                               sha256=BASE_MODEL.sha256)
     # the fine-tuning config is the converter's, loading the zoo checkpoint
     config = open(osp.join(work_dir, 'oksnet_finetune.py')).read()
     assert f'load_from = {SHIPPED.checkpoint!r}' in config
     assert "type='OKSNetHead'" in config
+    assert "oks_net=dict(type='KeypointOKSNet')" in config
     assert 'FreezeExceptOKSNetHook' in open(
         osp.join(work_dir, 'quality_only', 'oksnet_quality_only.py')).read()
     for name in SCORES:
@@ -59,7 +64,7 @@ def test_quick_main_job_fine_tunes_the_zoo_model(tmp_path, capsys):
     # pose network is the zoo model's, frozen
     quality_only = summary['quality_only']
     assert set(quality_only) >= {'heatmap', 'oksnet', 'gt_oks'}
-    assert 'rescorenet' not in quality_only
+    assert not set(PEERS) & set(quality_only)
     assert summary['base_ap'] == quality_only['heatmap']['ap']
     qo_poses = _poses(
         osp.join(work_dir, 'quality_only', 'test_gt',
@@ -75,17 +80,38 @@ def test_quick_main_job_fine_tunes_the_zoo_model(tmp_path, capsys):
         np.median([p['gt_oks'] for p in train_poses]))
     assert split['val_heatmap_ap'] == summary['heatmap']['ap']
     assert 0 <= split['heatmap_ap'] <= 1
-    # the peer was trained on the training split's poses and scores every
+    # the peers were trained on the training split's poses and score every
     # val pose (GT boxes: predicted OKS in [0, 1])
     poses = _poses(osp.join(work_dir, 'test_gt', 'results.keypoints.json'))
-    log = _poses(osp.join(work_dir, 'rescorenet_log.json'))
-    assert log['num_poses'] == len(train_poses) > len(poses)
-    rescored = _poses(
-        osp.join(work_dir, 'test_gt', 'results_rescorenet.keypoints.json'))
-    assert len(rescored) == len(poses)
-    assert all(0 <= p['rescorenet_score'] <= 1 for p in rescored)
+    for peer in PEERS:
+        log = _poses(osp.join(work_dir, f'{peer}_log.json'))
+        assert log['num_poses'] == len(train_poses) > len(poses), peer
+        assert osp.isfile(osp.join(work_dir, f'{peer}.pth')), peer
+    for name in ('gt', 'det'):
+        results = _poses(
+            osp.join(work_dir, f'test_{name}', 'results.keypoints.json'))
+        rescored = _poses(
+            osp.join(work_dir, f'test_{name}',
+                     'results_rescorenet.keypoints.json'))
+        assert [p['id'] for p in rescored] == [p['id'] for p in results]
+        for peer in PEERS:
+            assert all(0 <= p[f'{peer}_score'] <= 1 for p in rescored), peer
+        # each val pose's feature was recorded, by the derived test config
+        # (with GT boxes OKS-NMS may leave a sample without a pose)
+        features = np.load(
+            osp.join(work_dir, f'test_{name}', 'pose_features.npz'))
+        assert set(features['ids'].tolist()) >= {p['id'] for p in results}
+        test_config = open(
+            osp.join(work_dir, f'test_{name}_config.py')).read()
+        assert "'PoseFeatureRecorderHook'" in test_config
+    assert osp.isfile(
+        osp.join(work_dir, 'test_train', 'pose_features.npz'))
+    # the quality-only row is tested with its own config, recording nothing
+    for name in ('gt_config.py', 'gt/pose_features.npz'):
+        assert not osp.exists(
+            osp.join(work_dir, 'quality_only', f'test_{name}')), name
     detector = _poses(osp.join(work_dir, 'summary_det.json'))
-    assert set(detector) == {'heatmap', 'oksnet', 'rescorenet',
+    assert set(detector) == {'heatmap', 'oksnet', 'rescorenet', 'ccnet',
                              'quality_only'}
     assert set(detector['quality_only']) == {'heatmap', 'oksnet'}
     # the detector-box APs are the analysis's OKS-NMS rows
@@ -94,8 +120,11 @@ def test_quick_main_job_fine_tunes_the_zoo_model(tmp_path, capsys):
         'OKS-net + OKS-NMS']['ap']
     assert detector['rescorenet']['ap'] == details['rescoring'][
         'RescoreNet + OKS-NMS']['ap']
+    assert detector['ccnet']['ap'] == details['rescoring'][
+        'CCNet + OKS-NMS']['ap']
     report = open(osp.join(work_dir, 'report.md')).read()
-    for section in ('The scores side by side', '| RescoreNet |',
+    for section in ('The scores side by side', '| RescoreNet |', '| CCNet |',
+                    'CCNet: per-keypoint OKS terms',
                     'Quality-only row', 'Training split vs val split',
                     'Correlation with GT OKS', 'COCO AP by pose score',
                     'detector boxes', 'Occlusion benchmarks',
@@ -104,8 +133,11 @@ def test_quick_main_job_fine_tunes_the_zoo_model(tmp_path, capsys):
     first = capsys.readouterr().out
     for step in ("step 'generate'", "step 'convert': python "
                  'tools/add_oksnet.py', "step 'fine-tune'",
-                 "step 'quality-only'", "step 'rescorenet'", 'summary'):
+                 "step 'quality-only'", "step 'rescorenet'",
+                 "step 'ccnet' done", 'summary'):
         assert step in first, step
+    assert sum(line.lstrip().startswith('CCNet ')
+               for line in first.splitlines()) == 1  # the summary line
 
     # a re-run of a finished job reuses its report
     assert run_main_job(work_dir, data_dir, base_model=SHIPPED,

@@ -80,6 +80,12 @@ def test_three_scorings_in_one_run(coco_sample, tmp_path):
     for pose in dumped:
         assert pose['score'] == pose['oksnet_score']
         assert {'heatmap_score', 'gt_oks', 'keypoints'} <= set(pose)
+    # each pose carries its sample id: with GT boxes its annotation's
+    by_id = {s['id']: s for s in samples}
+    assert sorted(p['id'] for p in dumped) == sorted(by_id)
+    for pose in dumped:
+        assert pose['image_id'] == by_id[pose['id']]['img_id']
+        assert pose['gt_oks'] == pytest.approx(_gt_oks(by_id[pose['id']]))
     # coco/AP is the AP of the dumped OKS-net scores, by xtcocotools
     assert results['coco/AP'] == pytest.approx(
         _xtcocotools_ap(coco_sample, dumped), abs=1e-12)
@@ -135,9 +141,13 @@ def test_detector_boxes_multiply_bbox_score(coco_sample, tmp_path):
     assert 'coco-gtoks/AP' not in results
     assert 'quality/pearson_oksnet' not in results
     assert 'coco-heatmap/AP' in results and 'coco/AP' in results
-    for pose in json.load(open(tmp_path / 'det.keypoints.json')):
+    dumped = json.load(open(tmp_path / 'det.keypoints.json'))
+    for pose in dumped:
         assert 'gt_oks' not in pose
         assert pose['oksnet_score'] <= 0.5
+    # detector boxes: the sample id is the detection's index
+    assert sorted(p['id'] for p in dumped) == [10000 + i
+                                               for i in range(len(samples))]
 
 
 def test_missing_pose_quality_is_named(coco_sample, tmp_path):

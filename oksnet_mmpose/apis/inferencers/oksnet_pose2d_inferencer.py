@@ -196,14 +196,18 @@ class OKSNetPose2DInferencer(Pose2DInferencer):
     def _no_person_sample(self, img_path: str,
                           ori_shape: Tuple[int, int]) -> PoseDataSample:
         num_keypoints = self.model.dataset_meta['num_keypoints']
+        instances = InstanceData(
+            keypoints=np.zeros((0, num_keypoints, 2), np.float32),
+            keypoint_scores=np.zeros((0, num_keypoints), np.float32),
+            bboxes=np.zeros((0, 4), np.float32),
+            bbox_scores=np.zeros(0, np.float32),
+            pose_quality=np.zeros(0, np.float32))
+        if oksnet_head(self.model).reads_keypoint_statistics:
+            instances.keypoint_quality = np.zeros((0, num_keypoints),
+                                                  np.float32)
         return PoseDataSample(
             metainfo=dict(img_path=img_path, ori_shape=ori_shape),
-            pred_instances=InstanceData(
-                keypoints=np.zeros((0, num_keypoints, 2), np.float32),
-                keypoint_scores=np.zeros((0, num_keypoints), np.float32),
-                bboxes=np.zeros((0, 4), np.float32),
-                bbox_scores=np.zeros(0, np.float32),
-                pose_quality=np.zeros(0, np.float32)))
+            pred_instances=instances)
 
     @torch.no_grad()
     def forward(self,

@@ -55,24 +55,32 @@ def filter_by_quality(instances: InstanceData,
 def split_instances_with_quality(
         instances: Optional[InstanceData]) -> List[dict]:
     """:func:`mmpose.structures.split_instances` plus each instance's
-    ``pose_quality``.
+    ``pose_quality`` (and ``keypoint_quality`` when the head predicts it).
 
     Args:
         instances (InstanceData, optional): Predicted instances with
             ``keypoints``, ``keypoint_scores``, ``pose_quality`` and
-            optionally ``bboxes`` and ``bbox_scores``.
+            optionally ``keypoint_quality``, ``bboxes`` and ``bbox_scores``.
 
     Returns:
         list[dict]: One JSON-serializable dict per instance, with MMPose's
         keys (``keypoints``, ``keypoint_scores``, ``bbox`` as
-        ``[[x1, y1, x2, y2]]``, ``bbox_score``) and ``pose_quality``
-        (float, the predicted OKS).
+        ``[[x1, y1, x2, y2]]``, ``bbox_score``), ``pose_quality`` (float,
+        the predicted OKS) and, from a ``keypoint`` branch,
+        ``keypoint_quality`` (one float per keypoint: its predicted OKS
+        term, how close it is to where the person's keypoint is).
     """
     results = split_instances(instances)
     if instances is None:
         return results
-    for result, quality in zip(results, _pose_quality(instances)):
+    keypoint_quality = (np.asarray(instances.keypoint_quality,
+                                   dtype=np.float64)
+                        if 'keypoint_quality' in instances else None)
+    for i, (result, quality) in enumerate(
+            zip(results, _pose_quality(instances))):
         result['pose_quality'] = float(quality)
+        if keypoint_quality is not None:
+            result['keypoint_quality'] = keypoint_quality[i].tolist()
         if 'bbox' in result:
             # MMPose makes it a 1-tuple of [x1, y1, x2, y2]; a list is what
             # its JSON files hold, so the dict equals what is read back

@@ -1,4 +1,4 @@
 # Copyright (c) oksnet-mmpose contributors.
-from .oks import compute_oks
+from .oks import compute_oks, keypoint_similarities
 
-__all__ = ['compute_oks']
+__all__ = ['compute_oks', 'keypoint_similarities']

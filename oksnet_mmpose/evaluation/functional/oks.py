@@ -59,12 +59,19 @@ def compute_oks(pred_keypoints: Tensor, gt_keypoints: Tensor,
         raise ValueError(f'compute_oks: sigmas must be ({num_keypoints},), '
                          f'got {tuple(sigmas.shape)}')
 
+    visible = (gt_visible > 0).to(pred_keypoints)
+    similarity = (keypoint_similarities(pred_keypoints, gt_keypoints, areas,
+                                        sigmas) * visible).sum(dim=-1)
+    return similarity / visible.sum(dim=-1).clamp(min=1)
+
+
+def keypoint_similarities(pred_keypoints: Tensor, gt_keypoints: Tensor,
+                          areas: Tensor, sigmas: Tensor) -> Tensor:
+    """The per-keypoint terms :math:`\exp(-d_i^2 / 2 s^2 k_i^2)` of the OKS
+    (see :func:`compute_oks`, which averages them over labelled keypoints;
+    this function checks no shapes), in shape (N, K)."""
     sigmas = sigmas.to(pred_keypoints)
     variances = (sigmas * 2)**2
     squared_dist = ((pred_keypoints - gt_keypoints)**2).sum(dim=-1)
     areas = areas.to(pred_keypoints)[:, None] + _AREA_EPS
-    e = squared_dist / variances / areas / 2
-    visible = (gt_visible > 0).to(pred_keypoints)
-    num_visible = visible.sum(dim=-1)
-    similarity = (torch.exp(-e) * visible).sum(dim=-1)
-    return similarity / num_visible.clamp(min=1)
+    return torch.exp(-squared_dist / variances / areas / 2)

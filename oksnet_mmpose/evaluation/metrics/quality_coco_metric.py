@@ -45,7 +45,8 @@ class QualityCocoMetric(CocoMetric):
     Each scoring then goes through the configured ``nms_mode`` and
     xtcocotools' COCOeval. The results JSON (``outfile_prefix``) holds the
     OKS-net-scored poses kept by NMS, each with ``score`` and the extra
-    ``heatmap_score``, ``oksnet_score``, ``area`` (the one OKS-NMS uses) and,
+    ``heatmap_score``, ``oksnet_score``, ``area`` (the one OKS-NMS uses),
+    ``id`` (the data sample's: GT annotation id or detection index) and,
     with GT boxes, ``gt_oks``, so later analysis
     (``tools/analyze_quality.py``) needs no re-run; with ``nms_mode='none'``
     it holds every pose, for the analysis's rescoring comparison.
@@ -199,11 +200,17 @@ class QualityCocoMetric(CocoMetric):
     def results2json(self, keypoints: Dict[int, list],
                      outfile_prefix: str) -> str:
         """Dump the poses as :meth:`CocoMetric.results2json` does, each with
-        ``heatmap_score``, ``oksnet_score`` (and ``gt_oks`` when known)."""
+        ``heatmap_score``, ``oksnet_score`` (and ``gt_oks`` when known) and
+        its sample ``id`` (the GT annotation id with GT boxes, the detection
+        index with detector boxes), so per-sample side data (e.g. recorded
+        features) can be matched to the poses."""
         results = []
         for img_kpts in keypoints.values():
             for inst in img_kpts:
+                sample_id = inst['id']
                 res = {
+                    'id': sample_id.item() if isinstance(
+                        sample_id, np.generic) else sample_id,
                     'image_id': inst['img_id'],
                     'category_id': inst['category_id'],
                     'keypoints': inst['keypoints'].reshape(-1).tolist(),

@@ -1,5 +1,6 @@
 # Copyright (c) oksnet-mmpose contributors.
 from .forward_recorder import ForwardRecorderMixin
+from .keypoint_oks_net import KeypointOKSNet
 from .oks_net import OKSNet
 from .oks_target import OKSTargetMixin
 from .oksnet_cpm_head import OKSNetCPMHead
@@ -14,7 +15,7 @@ from .registered_heads import (oksnet_head, oksnet_head_of_stock_head,
 from .untrained_branch_guard import UntrainedBranchGuardMixin
 
 __all__ = [
-    'OKSNet', 'OKSNetHead', 'OKSNetCPMHead', 'OKSNetMSPNHead',
+    'OKSNet', 'KeypointOKSNet', 'OKSNetHead', 'OKSNetCPMHead', 'OKSNetMSPNHead',
     'OKSNetViPNASHead', 'OKSNetRTMCCHead', 'OKSNetSimCCHead',
     'PoseQualityMixin', 'ForwardRecorderMixin', 'OKSTargetMixin',
     'UntrainedBranchGuardMixin', 'oksnet_head', 'oksnet_head_types',

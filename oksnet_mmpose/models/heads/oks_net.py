@@ -82,6 +82,8 @@ class OKSNet(BaseModule):
 
     # the heatmap size of the 256x192 COCO configs the paper uses
     default_feature_size = (48, 64)
+    # the paper's branch reads the pose feature alone (see KeypointOKSNet)
+    reads_keypoint_statistics = False
 
     def __init__(self,
                  in_channels: int,
@@ -149,9 +151,11 @@ class OKSNet(BaseModule):
         w, h = (math.ceil(s / 2**num_downsamples)
                 for s in (feature_size or self.default_feature_size))
         self.grid_size = (w, h)
+        # what the first FC layer reads per pose
+        self.flat_channels = out_channels * w * h
         self.fc = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(out_channels * w * h, fc_channels),
+            nn.Linear(self.flat_channels, fc_channels),
             nn.ReLU(inplace=True),
             nn.Linear(fc_channels, fc_channels),
             nn.ReLU(inplace=True),
@@ -169,18 +173,24 @@ class OKSNet(BaseModule):
         Returns:
             Tensor: Predicted OKS in [0, 1], shape (B, ).
         """
+        return torch.sigmoid(self.fc(self.downsampled(pose_feature))).squeeze(1)
+
+    def downsampled(self, pose_feature: Tensor) -> Tensor:
+        """Attention and down-sampling of the pose feature: what the FC
+        layers read, (B, C', h, w) at :attr:`grid_size`."""
         # the checks are eager-only: an ONNX trace fixes the shape anyway and
         # would warn that the comparison is frozen into the graph
         tracing = torch.jit.is_tracing()
         if not tracing and pose_feature.shape[1] != self.in_channels:
             raise ValueError(
-                f'OKSNet expects a pose feature with {self.in_channels} '
-                f'channels, got shape {tuple(pose_feature.shape)}')
+                f'{type(self).__name__} expects a pose feature with '
+                f'{self.in_channels} channels, got shape '
+                f'{tuple(pose_feature.shape)}')
         x = self.attention(pose_feature)
         x = self.downsample(x)
         if not tracing and tuple(x.shape[:1:-1]) != self.grid_size:
             x = F.adaptive_avg_pool2d(x, self.grid_size[::-1])
-        return torch.sigmoid(self.fc(x)).squeeze(1)
+        return x
 
     def extra_repr(self) -> str:
         return (f'feature_size={self.feature_size}, '

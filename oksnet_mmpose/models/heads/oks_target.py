@@ -2,7 +2,7 @@
 """The OKS-net branch's training target: the GT OKS of the pose the codec
 decodes from the head's own prediction (paper Eq. 1), with the keypoint
 sigmas of the dataset metainfo."""
-from typing import Tuple, Union
+from typing import Dict, Tuple, Union
 
 import numpy as np
 import torch
@@ -12,7 +12,8 @@ from torch import Tensor
 
 from oksnet_mmpose.codecs import decode_keypoints_batched
 from oksnet_mmpose.codecs.batched_decode import Encoded
-from oksnet_mmpose.evaluation.functional import compute_oks
+from oksnet_mmpose.evaluation.functional import (compute_oks,
+                                                 keypoint_similarities)
 
 
 class OKSTargetMixin:
@@ -63,19 +64,34 @@ class OKSTargetMixin:
                 'targets: set `model.head.decoder` (the codec)')
         return decode_keypoints_batched(self.decoder, encoded)
 
-    @torch.no_grad()
     def get_oks_targets(self, encoded: Encoded,
                         batch_data_samples: OptSampleList
                         ) -> Tuple[Tensor, Tensor]:
         """The GT OKS of the poses decoded from ``encoded`` (paper Eq. 1).
+
+        Returns:
+            tuple: ``gt_oks`` (B, ) and per-sample loss ``weights`` (B, ),
+            0 for an instance with no labelled keypoint.
+        """
+        targets = self.get_quality_targets(encoded, batch_data_samples)
+        return targets['gt_oks'], targets['weights']
+
+    @torch.no_grad()
+    def get_quality_targets(self, encoded: Encoded,
+                            batch_data_samples: OptSampleList
+                            ) -> Dict[str, Tensor]:
+        """The GT OKS of the poses decoded from ``encoded`` (paper Eq. 1)
+        and its per-keypoint parts.
 
         Computed in the model input frame: the GT keypoints after the
         affine transform and the annotation area scaled by the same factor
         squared (both packed by :class:`PackOKSPoseInputs`).
 
         Returns:
-            tuple: ``gt_oks`` (B, ) and per-sample loss ``weights`` (B, ),
-            0 for an instance with no labelled keypoint.
+            dict: ``gt_oks`` (B, ); per-sample loss ``weights`` (B, ), 0 for
+            an instance with no labelled keypoint; ``keypoint_similarity``
+            (B, K), each keypoint's OKS term; ``keypoint_labelled`` (B, K),
+            1 where the keypoint is labelled (``v > 0``).
         """
         # float32 even under AMP: bf16 coordinates would be ~1 px coarse
         parts = (encoded, ) if isinstance(encoded, Tensor) else encoded
@@ -121,5 +137,10 @@ class OKSTargetMixin:
                 "dataset's metainfo")
         gt_oks = compute_oks(pred_keypoints, gt_keypoints, gt_visible, areas,
                              self.sigmas)
-        weights = (gt_visible > 0).any(dim=1).to(gt_oks)
-        return gt_oks, weights
+        labelled = (gt_visible > 0).to(gt_oks)
+        return dict(
+            gt_oks=gt_oks,
+            weights=labelled.amax(dim=1),
+            keypoint_similarity=keypoint_similarities(
+                pred_keypoints, gt_keypoints, areas, self.sigmas),
+            keypoint_labelled=labelled)

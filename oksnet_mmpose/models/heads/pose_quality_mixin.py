@@ -7,6 +7,7 @@ them in the stock head's ``loss`` and ``predict``."""
 import inspect
 from typing import Dict, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptSampleList, Predictions
@@ -14,6 +15,7 @@ from torch import Tensor, nn
 
 from oksnet_mmpose.codecs.batched_decode import Encoded
 from .forward_recorder import ForwardRecorderMixin
+from .keypoint_statistics import keypoint_statistics, num_keypoint_statistics
 from .oks_target import OKSTargetMixin
 from .untrained_branch_guard import (ALLOW_UNTRAINED_KEY,
                                      UntrainedBranchGuardMixin)
@@ -52,13 +54,21 @@ class PoseQualityMixin(ForwardRecorderMixin, OKSTargetMixin,
 
     Args:
         *args, **kwargs: The stock head's arguments, unchanged.
-        oks_net (dict): Extra arguments of :class:`OKSNet` (``attention``,
-            ``structure``, ``feature_size``...). ``in_channels`` and, when
-            the family knows it, ``feature_size`` are derived from the head.
+        oks_net (dict): The branch: its ``type`` (:class:`OKSNet`, the
+            paper's branch, by default; :class:`KeypointOKSNet` reads the
+            keypoint statistics too and predicts per-keypoint OKS terms)
+            and extra arguments (``attention``, ``structure``,
+            ``feature_size``...). ``in_channels``, ``num_keypoints``,
+            ``num_statistics`` and, when the family knows it,
+            ``feature_size`` are derived from the head.
             Defaults to ``dict()``.
         loss_oks (dict): Config of the OKS loss; its ``loss_weight`` is the
             paper's lambda_OKS (see :class:`OKSLossSwitchHook`). Defaults to
             :class:`HardMinedOKSLoss`.
+        loss_keypoint_oks (dict): Config of the per-keypoint loss of a
+            branch that predicts keypoint terms (scaled by lambda_OKS too);
+            unused with the paper's branch. Defaults to
+            :class:`KeypointOKSLoss`.
         metainfo (str | dict): Dataset metainfo (a file, or a dict as MMPose
             datasets take it) with the keypoint ``sigmas`` of the OKS.
             Defaults to COCO's ``'configs/_base_/datasets/coco.py'``: set it
@@ -74,6 +84,7 @@ class PoseQualityMixin(ForwardRecorderMixin, OKSTargetMixin,
                  *args,
                  oks_net: dict = dict(),
                  loss_oks: ConfigType = dict(type='HardMinedOKSLoss'),
+                 loss_keypoint_oks: ConfigType = dict(type='KeypointOKSLoss'),
                  metainfo: Union[str, dict, None] = None,
                  pose_feature: str = 'keypoint_layer_input',
                  **kwargs):
@@ -94,8 +105,22 @@ class PoseQualityMixin(ForwardRecorderMixin, OKSTargetMixin,
 
         cfg = dict(type='OKSNet', in_channels=channels, feature_size=size)
         cfg.update(oks_net)
+        branch_type = MODELS.get(cfg['type']) if isinstance(
+            cfg['type'], str) else cfg['type']
+        if branch_type is None:
+            raise KeyError(f'{type(self).__name__}: `oks_net.type` '
+                           f'{cfg["type"]!r} is not a registered model')
+        self.reads_keypoint_statistics = getattr(branch_type,
+                                                 'reads_keypoint_statistics',
+                                                 False)
+        if self.reads_keypoint_statistics:
+            cfg.setdefault('num_keypoints', self.out_channels)
+            cfg.setdefault('num_statistics',
+                           num_keypoint_statistics(self.encoded_output_names))
         self.oks_net = MODELS.build(cfg)
         self.loss_oks = MODELS.build(loss_oks)
+        self.loss_keypoint_oks = MODELS.build(
+            loss_keypoint_oks) if self.reads_keypoint_statistics else None
         self._init_oks_target(metainfo)
         self._init_untrained_branch_guard()
 
@@ -105,22 +130,51 @@ class PoseQualityMixin(ForwardRecorderMixin, OKSTargetMixin,
         layer reads."""
         raise NotImplementedError
 
+    def run_oks_net(self, pose_feature: Tensor,
+                    encoded: Encoded) -> Tuple[Tensor, Optional[tuple]]:
+        """The branch on one view: the predicted OKS (B, ) and, for a branch
+        that predicts keypoint terms, their logits and those of the
+        keypoints being labelled (each (B, K)), else None."""
+        if not self.reads_keypoint_statistics:
+            return self.oks_net(pose_feature), None
+        pose_quality, *keypoint_logits = self.oks_net(
+            pose_feature, keypoint_statistics(encoded))
+        return pose_quality, tuple(keypoint_logits)
+
+    def forward_with_quality(self, feats) -> Tuple[list, Tensor]:
+        """The stock head's outputs as a list (see
+        :meth:`forward_heatmaps_and_pose_feature`) and the branch's
+        predicted OKS (B, ), from one forward without flip (cost
+        benchmark)."""
+        with self.record_forward() as record:
+            outputs = self.forward(feats)
+        outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+        quality, _ = self.run_oks_net(record['pose_features'][-1],
+                                      record['encoded'][-1])
+        return outputs, quality
+
     def quality_loss(self, pose_feature: Tensor, encoded: Encoded,
                      batch_data_samples: OptSampleList) -> Dict[str, Tensor]:
-        """The OKS loss of a batch, plus its mean absolute error (logged).
+        """The OKS loss of a batch (and the keypoint loss of a branch that
+        predicts keypoint terms), plus its mean absolute error (logged).
 
         The branch always runs, also while the loss weight is 0 (before the
         lambda_OKS switch), so DistributedDataParallel sees its parameters
         used in every iteration.
         """
-        pred_oks = self.oks_net(pose_feature)
-        gt_oks, weights = self.get_oks_targets(encoded, batch_data_samples)
+        pred_oks, keypoint_logits = self.run_oks_net(pose_feature, encoded)
+        targets = self.get_quality_targets(encoded, batch_data_samples)
+        gt_oks, weights = targets['gt_oks'], targets['weights']
         self._mark_oks_net_trained()
-        loss_oks = self.loss_oks(pred_oks, gt_oks, weights)
+        losses = dict(loss_oks=self.loss_oks(pred_oks, gt_oks, weights))
+        if keypoint_logits is not None:
+            losses['loss_keypoint_oks'] = self.loss_oks.loss_weight * \
+                self.loss_keypoint_oks(*keypoint_logits,
+                                       targets['keypoint_similarity'],
+                                       targets['keypoint_labelled'], weights)
         abs_error = ((pred_oks.detach() - gt_oks).abs() * weights).sum()
-        return dict(
-            loss_oks=loss_oks,
-            mae_oks=abs_error / weights.sum().clamp(min=1))
+        losses['mae_oks'] = abs_error / weights.sum().clamp(min=1)
+        return losses
 
     def loss(self,
              feats,
@@ -161,9 +215,30 @@ class PoseQualityMixin(ForwardRecorderMixin, OKSTargetMixin,
                 f'feature(s) from the keypoint layer, got '
                 f'{len(pose_features)}')
         preds = results[0] if isinstance(results, tuple) else results
-        quality = torch.stack([self.oks_net(f) for f in pose_features])
+        views = [
+            self.run_oks_net(feature, encoded)
+            for feature, encoded in zip(pose_features, record['encoded'])
+        ]
+        quality = torch.stack([pose_quality for pose_quality, _ in views])
         quality = quality.mean(dim=0).detach().float().cpu().numpy()
         for pred, q in zip(preds, quality):
             pred.pose_quality = q.reshape(1)
+        if self.reads_keypoint_statistics:
+            keypoint_quality = self._flip_averaged_keypoint_quality(
+                [logits[0].sigmoid() for _, logits in views],
+                batch_data_samples)
+            for pred, q in zip(preds, keypoint_quality):
+                pred.keypoint_quality = q[None]
         return results
+
+    @staticmethod
+    def _flip_averaged_keypoint_quality(views: list,
+                                        batch_data_samples) -> np.ndarray:
+        """The predicted OKS term of each keypoint, averaged over the flip
+        test's views as the keypoints are: the flipped view's keypoint
+        ``flip_indices[i]`` is keypoint ``i``."""
+        if len(views) == 2:
+            flip_indices = batch_data_samples[0].metainfo['flip_indices']
+            views = [views[0], views[1][:, flip_indices]]
+        return torch.stack(views).mean(dim=0).detach().float().cpu().numpy()
 

@@ -1,0 +1,144 @@
+# Copyright (c) oksnet-mmpose contributors.
+from typing import Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmpose.registry import MODELS
+from mmpose.utils.typing import OptConfigType
+from torch import Tensor, nn
+
+from .oks_net import OKSNet
+
+
+@MODELS.register_module()
+class KeypointOKSNet(OKSNet):
+    """OKS-net that also reads what the keypoint head predicted and predicts
+    the OKS keypoint by keypoint (the package's ``keypoint`` variant; the
+    paper's branch is :class:`OKSNet`).
+
+    What it adds to the paper's branch, each from a peer that found signal
+    there:
+
+    - **the pooled pose feature**: mean and max over space per channel,
+      standardised (BatchNorm), next to the down-sampled grid (CCNet reads
+      the pooled features of the pose model).
+    - **inputs**: the per-keypoint statistics of the predicted heatmaps or
+      SimCC vectors (peak, argmax, spread, second-peak ratio; see
+      :func:`keypoint_statistics`), embedded by an MLP and concatenated with
+      the down-sampled pose feature before the FC layers. The branch so sees
+      at least what DEKR's RescoreNet sees (decoded geometry and scores) and
+      what GFL v2 reads (the shape of the predicted distribution), next to
+      the image evidence of the pose feature (Mask Scoring R-CNN reads its
+      features with its own prediction too).
+    - **outputs**: per keypoint the OKS term :math:`\\exp(-d_i^2/2s^2k_i^2)`
+      and whether the keypoint is labelled (COCO's :math:`v_i > 0`), as in
+      CCNet and ProbPose. The pose quality is their COCO combination,
+      :math:`\\sum_i p_i t_i / \\sum_i p_i`, so an occluded, unlabelled or
+      hopeless keypoint weighs as much as it does in the OKS.
+
+    Args:
+        in_channels, feature_size, attention, structure, num_downsamples,
+            conv_channels, fc_channels: As in :class:`OKSNet`.
+        num_keypoints (int): Number of keypoints K.
+        num_statistics (int): Statistics per keypoint S (set by the head
+            from its encoded outputs).
+        statistics_channels (int): Width of the statistics embedding.
+            Defaults to 256.
+    """
+
+    reads_keypoint_statistics = True
+
+    def __init__(self,
+                 in_channels: int,
+                 num_keypoints: int,
+                 num_statistics: int,
+                 feature_size: Optional[Sequence[int]] = None,
+                 statistics_channels: int = 256,
+                 fc_channels: int = 1024,
+                 init_cfg: OptConfigType = None,
+                 **kwargs):
+        super().__init__(
+            in_channels,
+            feature_size=feature_size,
+            fc_channels=fc_channels,
+            init_cfg=init_cfg,
+            **kwargs)
+        self.num_keypoints = num_keypoints
+        self.num_statistics = num_statistics
+        # the pose feature pooled over space (mean and max per channel),
+        # standardised per channel: what CCNet reads; the down-sampled grid
+        # keeps where things are, the pooled vector what all channels saw
+        self.pooled_norm = nn.BatchNorm1d(2 * in_channels)
+        self.statistics_embedding = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(num_keypoints * num_statistics, statistics_channels),
+            nn.ReLU(inplace=True),
+            nn.Linear(statistics_channels, statistics_channels),
+            nn.ReLU(inplace=True),
+        )
+        # the paper's FC stack, reading the statistics embedding as well and
+        # giving two logits per keypoint
+        self.fc = nn.Sequential(
+            nn.Linear(self.flat_channels + 2 * in_channels +
+                      statistics_channels, fc_channels),
+            nn.ReLU(inplace=True),
+            nn.Linear(fc_channels, fc_channels),
+            nn.ReLU(inplace=True),
+            nn.Linear(fc_channels, 2 * num_keypoints),
+        )
+
+    def forward(self, pose_feature: Tensor,
+                keypoint_statistics: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Predict the OKS of each pose and its keypoint terms.
+
+        Args:
+            pose_feature (Tensor): (B, C, H, W), as in :class:`OKSNet`.
+            keypoint_statistics (Tensor): (B, K, S).
+
+        Returns:
+            tuple: ``pose_quality`` (B, ) in [0, 1], and the logits of the
+            keypoint OKS terms and of the keypoints being labelled, each
+            (B, K).
+        """
+        if not torch.jit.is_tracing() and tuple(
+                keypoint_statistics.shape[1:]) != (self.num_keypoints,
+                                                   self.num_statistics):
+            raise ValueError(
+                f'{type(self).__name__} expects keypoint statistics of shape '
+                f'(B, {self.num_keypoints}, {self.num_statistics}), got '
+                f'{tuple(keypoint_statistics.shape)}')
+        x = torch.cat([
+            self.downsampled(pose_feature).flatten(1),
+            self._pooled(pose_feature),
+            self.statistics_embedding(keypoint_statistics.to(pose_feature))
+        ], dim=1)
+        similarity_logits, labelled_logits = self.fc(x).float().chunk(2, -1)
+        return (self.combine(similarity_logits.sigmoid(),
+                             labelled_logits.sigmoid()), similarity_logits,
+                labelled_logits)
+
+    def _pooled(self, pose_feature: Tensor) -> Tensor:
+        pooled = torch.cat(
+            [pose_feature.mean(dim=(2, 3)),
+             pose_feature.amax(dim=(2, 3))], dim=1)
+        if self.training and pooled.shape[0] == 1:
+            # BatchNorm cannot take batch statistics of one sample (a last
+            # batch of one): use the running ones for it
+            return F.batch_norm(pooled, self.pooled_norm.running_mean,
+                                self.pooled_norm.running_var,
+                                self.pooled_norm.weight,
+                                self.pooled_norm.bias)
+        return self.pooled_norm(pooled)
+
+    @staticmethod
+    def combine(keypoint_similarity: Tensor,
+                labelled_prob: Tensor) -> Tensor:
+        """COCO's OKS from the keypoint terms, each weighted by the
+        probability that it is labelled (the mean over labelled keypoints
+        when those are certain)."""
+        return (keypoint_similarity * labelled_prob).sum(-1) / \
+            labelled_prob.sum(-1).clamp(min=1e-6)
+
+    def extra_repr(self) -> str:
+        return (super().extra_repr() + f', num_keypoints={self.num_keypoints}'
+                f', num_statistics={self.num_statistics}')

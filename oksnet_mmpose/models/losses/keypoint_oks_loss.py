@@ -1,0 +1,67 @@
+# Copyright (c) oksnet-mmpose contributors.
+from typing import Optional
+
+import torch.nn.functional as F
+from mmpose.registry import MODELS
+from torch import Tensor, nn
+
+
+@MODELS.register_module()
+class KeypointOKSLoss(nn.Module):
+    """Auxiliary loss of the per-keypoint outputs of :class:`KeypointOKSNet`:
+    binary cross-entropy of each keypoint's predicted OKS term against its
+    GT term (soft target in [0, 1], over labelled keypoints), plus binary
+    cross-entropy of "the keypoint is labelled" (COCO's ``v > 0``).
+
+    The head scales it by lambda_OKS as well, so the lambda_OKS switch
+    (:class:`OKSLossSwitchHook`) turns on both quality losses at once.
+
+    Args:
+        labelled_weight (float): Weight of the labelled term.
+            Defaults to 0.5.
+        loss_weight (float): Weight of the loss. Defaults to 1.0.
+    """
+
+    def __init__(self, labelled_weight: float = 0.5, loss_weight: float = 1.0):
+        super().__init__()
+        self.labelled_weight = labelled_weight
+        self.loss_weight = loss_weight
+
+    def forward(self,
+                similarity_logits: Tensor,
+                labelled_logits: Tensor,
+                gt_similarity: Tensor,
+                gt_labelled: Tensor,
+                weights: Optional[Tensor] = None) -> Tensor:
+        """Forward function.
+
+        Args:
+            similarity_logits, labelled_logits (Tensor): (N, K).
+            gt_similarity (Tensor): GT OKS terms (N, K) in [0, 1].
+            gt_labelled (Tensor): 1 for a labelled keypoint, else 0, (N, K).
+            weights (Tensor, optional): Per-instance weights (N, ); 0 leaves
+                an instance out. Defaults to ``None``.
+
+        Returns:
+            Tensor: The loss, averaged over labelled keypoints (terms) and
+            over the keypoints of valid instances (labelled).
+        """
+        if similarity_logits.shape != gt_similarity.shape:
+            raise ValueError(
+                'KeypointOKSLoss: predicted and GT keypoint terms differ in '
+                f'shape: {tuple(similarity_logits.shape)} vs '
+                f'{tuple(gt_similarity.shape)}')
+        if weights is None:
+            weights = gt_similarity.new_ones(gt_similarity.shape[0])
+        weights = weights[:, None].expand_as(gt_similarity).float()
+        labelled = gt_labelled.float() * weights
+        term_loss = F.binary_cross_entropy_with_logits(
+            similarity_logits.float(), gt_similarity.float(),
+            reduction='none')
+        term_loss = (term_loss * labelled).sum() / labelled.sum().clamp(min=1)
+        labelled_loss = F.binary_cross_entropy_with_logits(
+            labelled_logits.float(), gt_labelled.float(), reduction='none')
+        labelled_loss = (labelled_loss * weights).sum() / weights.sum().clamp(
+            min=1)
+        return self.loss_weight * (term_loss +
+                                   self.labelled_weight * labelled_loss)

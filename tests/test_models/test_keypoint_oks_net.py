@@ -1,0 +1,170 @@
+# Copyright (c) oksnet-mmpose contributors.
+"""The ``keypoint`` variant of the branch (:class:`KeypointOKSNet`) in every
+head family: its inputs (the keypoint statistics), its per-keypoint targets
+and loss, and its flip-averaged ``keypoint_quality``."""
+import numpy as np
+import pytest
+import torch
+
+from oksnet_mmpose.models import KeypointOKSLoss, KeypointOKSNet
+from oksnet_mmpose.models.heads.keypoint_statistics import (
+    keypoint_statistics, num_keypoint_statistics)
+from .oksnet_head_cases import FAMILIES
+from .test_oksnet_heads import UNTRAINED_BRANCH_OK, _flipped, _heads, _inputs
+
+KEYPOINT_VARIANT = dict(oks_net=dict(type='KeypointOKSNet'))
+
+
+def _gaussian(h, w, x, y, sigma):
+    ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing='ij')
+    return torch.exp(-((xs - x)**2 + (ys - y)**2) / (2 * sigma**2))
+
+
+def test_heatmap_statistics_locate_the_peak_and_measure_its_shape():
+    sharp = _gaussian(32, 24, x=6, y=20, sigma=1.)
+    blurred = _gaussian(32, 24, x=6, y=20, sigma=3.)
+    two_peaks = sharp + 0.5 * _gaussian(32, 24, x=18, y=4, sigma=1.)
+    stats = keypoint_statistics(
+        torch.stack([sharp, blurred, two_peaks])[None])[0]
+    assert stats.shape == (3, num_keypoint_statistics(('heatmaps', )))
+    peak, x, y, spread, second = stats.T
+    np.testing.assert_allclose(peak, [1, 1, 1], atol=1e-6)
+    np.testing.assert_allclose(x, [6.5 / 24] * 3, atol=1e-6)
+    np.testing.assert_allclose(y, [20.5 / 32] * 3, atol=1e-6)
+    assert spread[1] > 2 * spread[0]
+    assert spread[2] > spread[0]
+    assert second[0] < 0.01 and abs(second[2] - 0.5) < 0.01
+
+
+def test_simcc_statistics_are_the_same_per_axis():
+    x = torch.full((1, 2, 48), -5.)
+    y = torch.full((1, 2, 64), -5.)
+    x[0, 0, 10], y[0, 0, 40] = 5., 5.
+    x[0, 1, 30], y[0, 1, 5] = 2., 2.
+    stats = keypoint_statistics((x, y))
+    assert stats.shape == (1, 2, num_keypoint_statistics(('x', 'y')))
+    np.testing.assert_allclose(stats[0, :, 1], [10.5 / 48, 30.5 / 48])
+    np.testing.assert_allclose(stats[0, :, 5], [40.5 / 64, 5.5 / 64])
+    # one peak per vector: no second one
+    assert torch.all(stats[0, :, 3] == 0) and torch.all(stats[0, :, 7] == 0)
+    # the weaker peak leaves more mass elsewhere: a larger spread
+    assert stats[0, 1, 2] > stats[0, 0, 2]
+
+
+def test_statistics_of_an_unknown_layout_are_refused():
+    with pytest.raises(ValueError, match='SimCC'):
+        keypoint_statistics(torch.zeros(2, 17))
+
+
+def test_pose_quality_is_the_labelled_weighted_mean_of_keypoint_terms():
+    terms = torch.tensor([[0.9, 0.1, 0.5]])
+    certain = torch.tensor([[1., 0., 1.]])
+    assert torch.allclose(KeypointOKSNet.combine(terms, certain),
+                          torch.tensor([0.7]))
+    # no keypoint labelled: finite
+    assert torch.isfinite(KeypointOKSNet.combine(terms, 0 * certain)).all()
+
+
+def test_keypoint_loss_ignores_unlabelled_terms_and_invalid_instances():
+    loss = KeypointOKSLoss(labelled_weight=0.5)
+    logits = torch.zeros(2, 3, requires_grad=True)
+    gt_terms = torch.tensor([[0.9, 0.2, 0.5], [0.3, 0.3, 0.3]])
+    labelled = torch.tensor([[1., 0., 1.], [1., 1., 1.]])
+    weights = torch.tensor([1., 0.])
+    value = loss(logits, torch.zeros(2, 3), gt_terms, labelled, weights)
+    value.backward()
+    grad = logits.grad
+    # the unlabelled keypoint and the weight-0 instance get no gradient
+    assert grad[0, 1] == 0 and torch.all(grad[1] == 0)
+    # a labelled term is pulled towards its target
+    assert grad[0, 0] < 0 and grad[0, 2] == 0
+    with pytest.raises(ValueError, match='shape'):
+        loss(logits, logits, gt_terms[:, :2], labelled, weights)
+
+
+@pytest.mark.parametrize('family', FAMILIES)
+def test_keypoint_variant_trains_on_keypoint_targets(family):
+    _, head = _heads(family, loss_oks=dict(type='HardMinedOKSLoss',
+                                           loss_weight=1.),
+                     **KEYPOINT_VARIANT)
+    assert isinstance(head.oks_net, KeypointOKSNet)
+    head.train()
+    feats, samples = _inputs(family)
+    losses = head.loss(feats, samples)
+    assert {'loss_oks', 'loss_keypoint_oks', 'mae_oks'} <= set(losses)
+    assert torch.isfinite(losses['loss_keypoint_oks'])
+    assert losses['loss_keypoint_oks'] > 0
+    (losses['loss_oks'] + losses['loss_keypoint_oks']).backward()
+    assert head.oks_net.statistics_embedding[1].weight.grad.abs().sum() > 0
+    # lambda_OKS scales the keypoint loss too (the switch turns both on)
+    head.loss_oks.loss_weight = 0.
+    head.zero_grad()
+    assert head.loss(feats, samples)['loss_keypoint_oks'] == 0
+
+
+@pytest.mark.parametrize('family', FAMILIES)
+def test_quality_targets_keypoint_terms_average_to_the_oks(family):
+    _, head = _heads(family, **KEYPOINT_VARIANT)
+    feats, samples = _inputs(family)
+    with head.record_forward() as record:
+        head.forward(feats)
+    targets = head.get_quality_targets(record['encoded'][-1], samples)
+    labelled = targets['keypoint_labelled']
+    mean_term = (targets['keypoint_similarity'] * labelled).sum(1) / \
+        labelled.sum(1).clamp(min=1)
+    torch.testing.assert_close(mean_term, targets['gt_oks'])
+
+
+@pytest.mark.parametrize('family', FAMILIES)
+@pytest.mark.parametrize('flip_test', [False, True])
+def test_keypoint_quality_is_flip_averaged_like_the_keypoints(
+        family, flip_test):
+    stock, head = _heads(family, **KEYPOINT_VARIANT)
+    feats, samples = _inputs(family)
+    test_cfg = dict(flip_test=flip_test, **UNTRAINED_BRANCH_OK)
+    views = [feats, _flipped(feats)] if flip_test else feats
+    with torch.no_grad():
+        stock_preds = stock.predict(views, samples, test_cfg)
+        preds = head.predict(views, samples, test_cfg)
+        outputs = []
+        for view in (views if flip_test else [feats]):
+            encoded, pose_feature = head.forward_encoded_and_pose_feature(
+                view)
+            outputs.append(head.oks_net(pose_feature, keypoint_statistics(
+                encoded[0] if len(encoded) == 1 else encoded)))
+    pose_quality = torch.stack([o[0] for o in outputs]).mean(0)
+    terms = [o[1].sigmoid() for o in outputs]
+    if flip_test:
+        flip_indices = samples[0].metainfo['flip_indices']
+        terms[1] = terms[1][:, flip_indices]
+        # a left/right pair really is swapped back
+        assert not torch.equal(terms[1], outputs[1][1].sigmoid())
+    keypoint_quality = torch.stack(terms).mean(0)
+    for i, (ours, theirs) in enumerate(zip(preds, stock_preds)):
+        np.testing.assert_array_equal(ours.keypoints, theirs.keypoints)
+        assert ours.keypoint_quality.shape == (1, head.out_channels)
+        np.testing.assert_allclose(ours.keypoint_quality[0],
+                                   keypoint_quality[i].numpy(), rtol=1e-5)
+        np.testing.assert_allclose(ours.pose_quality[0],
+                                   pose_quality[i].item(), rtol=1e-5)
+
+
+def test_paper_branch_predicts_no_keypoint_quality():
+    _, head = _heads('heatmap')
+    feats, samples = _inputs('heatmap')
+    with torch.no_grad():
+        preds = head.predict(feats, samples, dict(UNTRAINED_BRANCH_OK))
+    assert 'keypoint_quality' not in preds[0]
+    assert head.loss_keypoint_oks is None
+
+
+def test_wrong_statistics_shape_is_named():
+    net = KeypointOKSNet(in_channels=8, num_keypoints=17, num_statistics=5,
+                         feature_size=(24, 32))
+    with pytest.raises(ValueError, match=r'\(B, 17, 5\)'):
+        net(torch.rand(2, 8, 32, 24), torch.rand(2, 17, 4))
+
+
+def test_unknown_branch_type_is_named():
+    with pytest.raises(KeyError, match='NoSuchNet'):
+        _heads('heatmap', oks_net=dict(type='NoSuchNet'))
