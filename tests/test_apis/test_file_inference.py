@@ -96,10 +96,13 @@ def test_boxes_json_poses_have_inference_topdown_quality(
         # the same boxes through MMPose's API
         expected = inference_topdown(pose_model, osp.join(IMAGE_DIR, name),
                                      boxes)
+        # the boxes come back from the JSON written as floats, and a batch
+        # of another size sums in another order: a few 1e-6 apart (seen in
+        # a fresh clone's CI: 3.5e-6)
         np.testing.assert_allclose(
             [i['pose_quality'] for i in instances],
             [e.pred_instances.pose_quality.item() for e in expected],
-            atol=1e-6)
+            atol=1e-5)
         np.testing.assert_allclose(
             [i['keypoints'] for i in instances],
             [e.pred_instances.keypoints[0] for e in expected],

@@ -5,8 +5,10 @@ and loss, and its flip-averaged ``keypoint_quality``."""
 import numpy as np
 import pytest
 import torch
+from xtcocotools.cocoeval import Params
 
 from oksnet_mmpose.models import KeypointOKSLoss, KeypointOKSNet
+from oksnet_mmpose.models.heads.keypoint_oks_net import COCO_OKS_THRESHOLDS
 from oksnet_mmpose.models.heads.keypoint_statistics import (
     keypoint_statistics, num_keypoint_statistics)
 from .oksnet_head_cases import FAMILIES
@@ -156,6 +158,53 @@ def test_paper_branch_predicts_no_keypoint_quality():
         preds = head.predict(feats, samples, dict(UNTRAINED_BRANCH_OK))
     assert 'keypoint_quality' not in preds[0]
     assert head.loss_keypoint_oks is None
+
+
+def test_oks_thresholds_are_cocoevals():
+    np.testing.assert_allclose(COCO_OKS_THRESHOLDS,
+                               Params(iouType='keypoints').iouThrs)
+
+
+def test_pose_quality_averages_combined_terms_and_thresholds_reached():
+    torch.manual_seed(0)
+    net = KeypointOKSNet(in_channels=8, num_keypoints=17, num_statistics=5,
+                         feature_size=(24, 32)).eval()
+    inputs = (torch.rand(3, 8, 32, 24), torch.rand(3, 17, 5))
+    with torch.no_grad():
+        quality, terms, labelled, thresholds = net(*inputs)
+    assert thresholds.shape == (3, len(COCO_OKS_THRESHOLDS))
+    combined = KeypointOKSNet.combine(terms.sigmoid(), labelled.sigmoid())
+    torch.testing.assert_close(
+        quality, (combined + thresholds.sigmoid().mean(-1)) / 2)
+    # without thresholds: the combined terms alone, three outputs
+    plain = KeypointOKSNet(in_channels=8, num_keypoints=17, num_statistics=5,
+                           feature_size=(24, 32), oks_thresholds=()).eval()
+    with torch.no_grad():
+        outputs = plain(*inputs)
+    assert len(outputs) == 3
+    torch.testing.assert_close(
+        outputs[0],
+        KeypointOKSNet.combine(outputs[1].sigmoid(), outputs[2].sigmoid()))
+
+
+def test_threshold_loss_pulls_each_threshold_towards_reached_or_not():
+    loss = KeypointOKSLoss(labelled_weight=0., threshold_weight=1.)
+    thresholds = (0.5, 0.7, 0.9)
+    logits = torch.zeros(2, 3, requires_grad=True)
+    terms = torch.full((2, 4), 0.5)
+    labelled = torch.ones(2, 4)
+    value = loss(torch.zeros(2, 4), torch.zeros(2, 4), terms, labelled,
+                 torch.tensor([1., 0.]), threshold_logits=logits,
+                 gt_oks=torch.tensor([0.7, 0.2]), oks_thresholds=thresholds)
+    value.backward()
+    # OKS 0.7 reaches 0.5 and 0.7 (COCOeval matches at >=), not 0.9
+    assert logits.grad[0, 0] < 0 and logits.grad[0, 1] < 0
+    assert logits.grad[0, 2] > 0
+    # a weight-0 instance gets no gradient
+    assert torch.all(logits.grad[1] == 0)
+    with pytest.raises(ValueError, match='GT OKS'):
+        loss(torch.zeros(2, 4), torch.zeros(2, 4), terms, labelled,
+             threshold_logits=logits, oks_thresholds=thresholds)
 
 
 def test_wrong_statistics_shape_is_named():

@@ -9,6 +9,9 @@ from torch import Tensor, nn
 
 from .oks_net import OKSNet
 
+# the OKS thresholds of COCO's AP (COCOeval's ``iouThrs`` for keypoints)
+COCO_OKS_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
+
 
 @MODELS.register_module()
 class KeypointOKSNet(OKSNet):
@@ -35,6 +38,14 @@ class KeypointOKSNet(OKSNet):
       CCNet and ProbPose. The pose quality is their COCO combination,
       :math:`\\sum_i p_i t_i / \\sum_i p_i`, so an occluded, unlabelled or
       hopeless keypoint weighs as much as it does in the OKS.
+    - **an AP-aware output**: per OKS threshold of COCO's AP the probability
+      that the pose's OKS reaches it (GFL v2 reads a distribution, RTMO
+      and Rank & Sort train for the ranking AP makes). Their mean is the
+      expected share of AP's thresholds the pose passes: where two poses
+      have the same expected OKS, the one whose OKS is surely above 0.5
+      ranks above the one that may be anything. The pose quality is the
+      mean of the two estimates (combined terms, thresholds passed); on the
+      benchmark that beat each alone (docs/benchmark.md).
 
     Args:
         in_channels, feature_size, attention, structure, num_downsamples,
@@ -44,6 +55,10 @@ class KeypointOKSNet(OKSNet):
             from its encoded outputs).
         statistics_channels (int): Width of the statistics embedding.
             Defaults to 256.
+        oks_thresholds (Sequence[float]): The OKS thresholds of the
+            AP-aware output; empty for none (the pose quality is then the
+            combined keypoint terms alone). Defaults to COCO's 0.50, 0.55,
+            ..., 0.95.
     """
 
     reads_keypoint_statistics = True
@@ -54,6 +69,7 @@ class KeypointOKSNet(OKSNet):
                  num_statistics: int,
                  feature_size: Optional[Sequence[int]] = None,
                  statistics_channels: int = 256,
+                 oks_thresholds: Sequence[float] = COCO_OKS_THRESHOLDS,
                  fc_channels: int = 1024,
                  init_cfg: OptConfigType = None,
                  **kwargs):
@@ -65,6 +81,7 @@ class KeypointOKSNet(OKSNet):
             **kwargs)
         self.num_keypoints = num_keypoints
         self.num_statistics = num_statistics
+        self.oks_thresholds = tuple(float(t) for t in oks_thresholds)
         # the pose feature pooled over space (mean and max per channel),
         # standardised per channel: what CCNet reads; the down-sampled grid
         # keeps where things are, the pooled vector what all channels saw
@@ -77,14 +94,15 @@ class KeypointOKSNet(OKSNet):
             nn.ReLU(inplace=True),
         )
         # the paper's FC stack, reading the statistics embedding as well and
-        # giving two logits per keypoint
+        # giving two logits per keypoint and one per OKS threshold
         self.fc = nn.Sequential(
             nn.Linear(self.flat_channels + 2 * in_channels +
                       statistics_channels, fc_channels),
             nn.ReLU(inplace=True),
             nn.Linear(fc_channels, fc_channels),
             nn.ReLU(inplace=True),
-            nn.Linear(fc_channels, 2 * num_keypoints),
+            nn.Linear(fc_channels,
+                      2 * num_keypoints + len(self.oks_thresholds)),
         )
 
     def forward(self, pose_feature: Tensor,
@@ -96,9 +114,10 @@ class KeypointOKSNet(OKSNet):
             keypoint_statistics (Tensor): (B, K, S).
 
         Returns:
-            tuple: ``pose_quality`` (B, ) in [0, 1], and the logits of the
+            tuple: ``pose_quality`` (B, ) in [0, 1]; the logits of the
             keypoint OKS terms and of the keypoints being labelled, each
-            (B, K).
+            (B, K); with ``oks_thresholds``, the logits of the OKS reaching
+            each threshold (B, T).
         """
         if not torch.jit.is_tracing() and tuple(
                 keypoint_statistics.shape[1:]) != (self.num_keypoints,
@@ -112,10 +131,18 @@ class KeypointOKSNet(OKSNet):
             self._pooled(pose_feature),
             self.statistics_embedding(keypoint_statistics.to(pose_feature))
         ], dim=1)
-        similarity_logits, labelled_logits = self.fc(x).float().chunk(2, -1)
-        return (self.combine(similarity_logits.sigmoid(),
-                             labelled_logits.sigmoid()), similarity_logits,
-                labelled_logits)
+        logits = self.fc(x).float()
+        k = self.num_keypoints
+        similarity_logits, labelled_logits = logits[:, :k], logits[:, k:2 * k]
+        pose_quality = self.combine(similarity_logits.sigmoid(),
+                                    labelled_logits.sigmoid())
+        if not self.oks_thresholds:
+            return pose_quality, similarity_logits, labelled_logits
+        threshold_logits = logits[:, 2 * k:]
+        pose_quality = (pose_quality +
+                        threshold_logits.sigmoid().mean(dim=-1)) / 2
+        return (pose_quality, similarity_logits, labelled_logits,
+                threshold_logits)
 
     def _pooled(self, pose_feature: Tensor) -> Tensor:
         pooled = torch.cat(
@@ -141,4 +168,5 @@ class KeypointOKSNet(OKSNet):
 
     def extra_repr(self) -> str:
         return (super().extra_repr() + f', num_keypoints={self.num_keypoints}'
-                f', num_statistics={self.num_statistics}')
+                f', num_statistics={self.num_statistics}'
+                f', oks_thresholds={self.oks_thresholds}')

@@ -134,7 +134,8 @@ class PoseQualityMixin(ForwardRecorderMixin, OKSTargetMixin,
                     encoded: Encoded) -> Tuple[Tensor, Optional[tuple]]:
         """The branch on one view: the predicted OKS (B, ) and, for a branch
         that predicts keypoint terms, their logits and those of the
-        keypoints being labelled (each (B, K)), else None."""
+        keypoints being labelled (each (B, K)) and, if it has an AP-aware
+        output, the logits of its OKS thresholds (B, T); else None."""
         if not self.reads_keypoint_statistics:
             return self.oks_net(pose_feature), None
         pose_quality, *keypoint_logits = self.oks_net(
@@ -168,10 +169,16 @@ class PoseQualityMixin(ForwardRecorderMixin, OKSTargetMixin,
         self._mark_oks_net_trained()
         losses = dict(loss_oks=self.loss_oks(pred_oks, gt_oks, weights))
         if keypoint_logits is not None:
+            similarity_logits, labelled_logits, *threshold_logits = \
+                keypoint_logits
             losses['loss_keypoint_oks'] = self.loss_oks.loss_weight * \
-                self.loss_keypoint_oks(*keypoint_logits,
-                                       targets['keypoint_similarity'],
-                                       targets['keypoint_labelled'], weights)
+                self.loss_keypoint_oks(
+                    similarity_logits, labelled_logits,
+                    targets['keypoint_similarity'],
+                    targets['keypoint_labelled'], weights,
+                    threshold_logits=(threshold_logits or [None])[0],
+                    gt_oks=gt_oks,
+                    oks_thresholds=self.oks_net.oks_thresholds)
         abs_error = ((pred_oks.detach() - gt_oks).abs() * weights).sum()
         losses['mae_oks'] = abs_error / weights.sum().clamp(min=1)
         return losses

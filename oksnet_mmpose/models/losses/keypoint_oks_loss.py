@@ -1,6 +1,7 @@
 # Copyright (c) oksnet-mmpose contributors.
-from typing import Optional
+from typing import Optional, Sequence
 
+import torch
 import torch.nn.functional as F
 from mmpose.registry import MODELS
 from torch import Tensor, nn
@@ -11,7 +12,9 @@ class KeypointOKSLoss(nn.Module):
     """Auxiliary loss of the per-keypoint outputs of :class:`KeypointOKSNet`:
     binary cross-entropy of each keypoint's predicted OKS term against its
     GT term (soft target in [0, 1], over labelled keypoints), plus binary
-    cross-entropy of "the keypoint is labelled" (COCO's ``v > 0``).
+    cross-entropy of "the keypoint is labelled" (COCO's ``v > 0``), plus,
+    for a branch with an AP-aware output, binary cross-entropy of "the
+    pose's OKS reaches threshold t" for each of its OKS thresholds.
 
     The head scales it by lambda_OKS as well, so the lambda_OKS switch
     (:class:`OKSLossSwitchHook`) turns on both quality losses at once.
@@ -19,12 +22,18 @@ class KeypointOKSLoss(nn.Module):
     Args:
         labelled_weight (float): Weight of the labelled term.
             Defaults to 0.5.
+        threshold_weight (float): Weight of the thresholds term.
+            Defaults to 1.0.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
     """
 
-    def __init__(self, labelled_weight: float = 0.5, loss_weight: float = 1.0):
+    def __init__(self,
+                 labelled_weight: float = 0.5,
+                 threshold_weight: float = 1.0,
+                 loss_weight: float = 1.0):
         super().__init__()
         self.labelled_weight = labelled_weight
+        self.threshold_weight = threshold_weight
         self.loss_weight = loss_weight
 
     def forward(self,
@@ -32,7 +41,10 @@ class KeypointOKSLoss(nn.Module):
                 labelled_logits: Tensor,
                 gt_similarity: Tensor,
                 gt_labelled: Tensor,
-                weights: Optional[Tensor] = None) -> Tensor:
+                weights: Optional[Tensor] = None,
+                threshold_logits: Optional[Tensor] = None,
+                gt_oks: Optional[Tensor] = None,
+                oks_thresholds: Sequence[float] = ()) -> Tensor:
         """Forward function.
 
         Args:
@@ -41,6 +53,12 @@ class KeypointOKSLoss(nn.Module):
             gt_labelled (Tensor): 1 for a labelled keypoint, else 0, (N, K).
             weights (Tensor, optional): Per-instance weights (N, ); 0 leaves
                 an instance out. Defaults to ``None``.
+            threshold_logits (Tensor, optional): (N, T), the logits of the
+                OKS reaching each of ``oks_thresholds``.
+            gt_oks (Tensor, optional): The GT OKS (N, ), needed with
+                ``threshold_logits``.
+            oks_thresholds (Sequence[float]): The T thresholds; a GT OKS
+                reaches t when >= t, as COCOeval matches.
 
         Returns:
             Tensor: The loss, averaged over labelled keypoints (terms) and
@@ -63,5 +81,28 @@ class KeypointOKSLoss(nn.Module):
             labelled_logits.float(), gt_labelled.float(), reduction='none')
         labelled_loss = (labelled_loss * weights).sum() / weights.sum().clamp(
             min=1)
-        return self.loss_weight * (term_loss +
-                                   self.labelled_weight * labelled_loss)
+        loss = term_loss + self.labelled_weight * labelled_loss
+        if threshold_logits is not None:
+            loss = loss + self.threshold_weight * self._threshold_loss(
+                threshold_logits, gt_oks, oks_thresholds, weights[:, 0])
+        return self.loss_weight * loss
+
+    @staticmethod
+    def _threshold_loss(threshold_logits: Tensor, gt_oks: Optional[Tensor],
+                        oks_thresholds: Sequence[float],
+                        weights: Tensor) -> Tensor:
+        if gt_oks is None or threshold_logits.shape != (
+                gt_oks.shape[0], len(oks_thresholds)):
+            raise ValueError(
+                'KeypointOKSLoss: threshold logits (N, T) need the GT OKS '
+                '(N, ) and the T thresholds; got '
+                f'{tuple(threshold_logits.shape)}, '
+                f'{None if gt_oks is None else tuple(gt_oks.shape)} and '
+                f'{len(oks_thresholds)} thresholds')
+        thresholds = torch.as_tensor(oks_thresholds,
+                                     dtype=torch.float32,
+                                     device=gt_oks.device)
+        reached = (gt_oks.float()[:, None] >= thresholds).float()
+        loss = F.binary_cross_entropy_with_logits(
+            threshold_logits.float(), reached, reduction='none').mean(-1)
+        return (loss * weights).sum() / weights.sum().clamp(min=1)
