@@ -240,18 +240,15 @@ def test_exported_function_is_what_the_package_predicts(exported):
             results = model.predict(exported.inputs, exported.data_samples)
     finally:
         handle.remove()
-    pose_quality = np.concatenate(
-        [r.pred_instances.pose_quality for r in results])
-    np.testing.assert_allclose(exported.quality.numpy(),
-                               pose_quality,
-                               rtol=0,
-                               atol=1e-7)
-    keypoint_quality = np.concatenate(
-        [r.pred_instances.keypoint_quality for r in results])
-    np.testing.assert_allclose(exported.keypoint_quality.numpy(),
-                               keypoint_quality,
-                               rtol=0,
-                               atol=1e-7)
+    for graph_output, field in ((exported.quality, 'pose_quality'),
+                                (exported.keypoint_quality,
+                                 'keypoint_quality')):
+        predicted = np.concatenate(
+            [getattr(r.pred_instances, field) for r in results])
+        np.testing.assert_allclose(graph_output.numpy(),
+                                   predicted,
+                                   rtol=0,
+                                   atol=1e-7)
 
     with torch.no_grad():
         head_heatmaps = model.head.forward(backbone_outputs[0])
