@@ -10,7 +10,7 @@ from xtcocotools.cocoeval import Params
 from oksnet_mmpose.models import KeypointOKSLoss, KeypointOKSNet
 from oksnet_mmpose.models.heads.keypoint_oks_net import COCO_OKS_THRESHOLDS
 from oksnet_mmpose.models.heads.keypoint_statistics import (
-    keypoint_statistics, num_keypoint_statistics)
+    _local_maxima_2d, keypoint_statistics, num_keypoint_statistics)
 from .oksnet_head_cases import FAMILIES
 from .test_oksnet_heads import UNTRAINED_BRANCH_OK, _flipped, _heads, _inputs
 
@@ -36,6 +36,18 @@ def test_heatmap_statistics_locate_the_peak_and_measure_its_shape():
     assert spread[1] > 2 * spread[0]
     assert spread[2] > spread[0]
     assert second[0] < 0.01 and abs(second[2] - 0.5) < 0.01
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float16])
+def test_local_maxima_are_those_of_a_3x3_max_pool(dtype):
+    generator = torch.Generator().manual_seed(0)
+    # coarse values: plateaus (ties) inside and on the borders; negatives
+    maps = torch.randint(-3, 4, (2, 5, 9, 7), generator=generator).to(dtype)
+    maps[0, 0] = 0  # one flat map: every location is a local maximum
+    reference = maps.float() >= torch.nn.functional.max_pool2d(
+        maps.float(), kernel_size=3, stride=1, padding=1)
+    assert torch.equal(_local_maxima_2d(maps), reference)
+    assert _local_maxima_2d(maps)[0, 0].all()
 
 
 def test_simcc_statistics_are_the_same_per_axis():
