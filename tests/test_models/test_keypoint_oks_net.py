@@ -10,7 +10,8 @@ from xtcocotools.cocoeval import Params
 from oksnet_mmpose.models import KeypointOKSLoss, KeypointOKSNet
 from oksnet_mmpose.models.heads.keypoint_oks_net import COCO_OKS_THRESHOLDS
 from oksnet_mmpose.models.heads.keypoint_statistics import (
-    _local_maxima_2d, keypoint_statistics, num_keypoint_statistics)
+    _local_maxima_2d, keypoint_maps, keypoint_statistics,
+    num_keypoint_statistics)
 from .oksnet_head_cases import FAMILIES
 from .test_oksnet_heads import UNTRAINED_BRANCH_OK, _flipped, _heads, _inputs
 
@@ -65,6 +66,56 @@ def test_simcc_statistics_are_the_same_per_axis():
     assert stats[0, 1, 2] > stats[0, 0, 2]
 
 
+def test_keypoint_maps_are_the_heatmaps_on_the_pose_feature_grid():
+    heatmaps = torch.rand(2, 3, 32, 24)
+    assert torch.equal(keypoint_maps(heatmaps, (32, 24)), heatmaps)
+    # another grid: each cell holds the maximum of its block
+    coarse = keypoint_maps(heatmaps, (8, 6))
+    assert torch.equal(coarse, heatmaps.reshape(2, 3, 8, 4, 6, 4).amax(
+        dim=(3, 5)))
+
+
+def test_simcc_maps_are_the_pooled_outer_product_of_both_axes():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 3, 48, generator=generator)
+    y = torch.randn(2, 3, 64, generator=generator)
+    maps = keypoint_maps((x, y), (8, 6))
+    assert maps.shape == (2, 3, 8, 6)
+    # the block maxima of the full product, scaled to a peak of 1
+    full = y.softmax(-1)[..., :, None] * x.softmax(-1)[..., None, :]
+    pooled = torch.nn.functional.adaptive_max_pool2d(full, (8, 6))
+    expected = pooled / pooled.amax(dim=(-2, -1), keepdim=True)
+    torch.testing.assert_close(maps, expected)
+    peak = maps.flatten(2).argmax(-1)
+    assert torch.equal(peak // 6, y.argmax(-1) // 8)
+    assert torch.equal(peak % 6, x.argmax(-1) // 8)
+
+
+def test_branch_reads_the_keypoint_maps_or_names_what_is_missing():
+    torch.manual_seed(0)
+    net = KeypointOKSNet(in_channels=8, num_keypoints=17, num_statistics=5,
+                         feature_size=(24, 32),
+                         read_keypoint_maps=True).eval()
+    feature, stats = torch.rand(2, 8, 32, 24), torch.rand(2, 17, 5)
+    maps = torch.rand(2, 17, 32, 24)
+    with torch.no_grad():
+        quality = net(feature, stats, maps)[0]
+        moved = net(feature, stats, maps.roll(5, dims=-1))[0]
+    assert not torch.allclose(quality, moved)
+    with pytest.raises(ValueError, match='read_keypoint_maps'):
+        net(feature, stats)
+    with pytest.raises(ValueError, match=r'\(2, 17, 32, 24\)'):
+        net(feature, stats, maps[..., :20])
+    with pytest.raises(ValueError, match='8 channels'):
+        net(torch.rand(2, 9, 32, 24), stats, maps)
+    # by default without the maps: the pose feature's channels alone
+    plain = KeypointOKSNet(in_channels=8, num_keypoints=17, num_statistics=5,
+                           feature_size=(24, 32)).eval()
+    assert plain.in_channels == 8 and net.in_channels == 8 + 17
+    with torch.no_grad():
+        assert plain(feature, stats)[0].shape == (2, )
+
+
 def test_statistics_of_an_unknown_layout_are_refused():
     with pytest.raises(ValueError, match='SimCC'):
         keypoint_statistics(torch.zeros(2, 17))
@@ -117,6 +168,37 @@ def test_keypoint_variant_trains_on_keypoint_targets(family):
 
 
 @pytest.mark.parametrize('family', FAMILIES)
+def test_every_family_feeds_its_keypoint_maps_to_the_branch(family):
+    _, head = _heads(
+        family,
+        loss_oks=dict(type='HardMinedOKSLoss', loss_weight=1.),
+        oks_net=dict(type='KeypointOKSNet', read_keypoint_maps=True))
+    feats, samples = _inputs(family)
+    with torch.no_grad():
+        encoded, pose_feature = head.forward_encoded_and_pose_feature(feats)
+    encoded = encoded[0] if len(encoded) == 1 else encoded
+    maps = keypoint_maps(encoded, pose_feature.shape[2:])
+    assert maps.shape[:2] == (pose_feature.shape[0], head.out_channels)
+    head.eval()
+    with torch.no_grad():
+        quality, _ = head.run_oks_net(pose_feature, encoded)
+        expected = head.oks_net(pose_feature, keypoint_statistics(encoded),
+                                maps)[0]
+        blank = head.oks_net(pose_feature, keypoint_statistics(encoded),
+                             torch.zeros_like(maps))[0]
+    torch.testing.assert_close(quality, expected)
+    assert not torch.allclose(quality, blank)
+    # and it trains: the first conv's weights on the map channels get a
+    # gradient
+    head.train()
+    losses = head.loss(feats, samples)
+    (losses['loss_oks'] + losses['loss_keypoint_oks']).backward()
+    first_conv = next(m for m in head.oks_net.downsample.modules()
+                      if isinstance(m, torch.nn.Conv2d))
+    assert first_conv.weight.grad[:, -head.out_channels:].abs().sum() > 0
+
+
+@pytest.mark.parametrize('family', FAMILIES)
 def test_quality_targets_keypoint_terms_average_to_the_oks(family):
     _, head = _heads(family, **KEYPOINT_VARIANT)
     feats, samples = _inputs(family)
@@ -144,8 +226,9 @@ def test_keypoint_quality_is_flip_averaged_like_the_keypoints(
         for view in (views if flip_test else [feats]):
             encoded, pose_feature = head.forward_encoded_and_pose_feature(
                 view)
-            outputs.append(head.oks_net(pose_feature, keypoint_statistics(
-                encoded[0] if len(encoded) == 1 else encoded)))
+            pose_quality, keypoint_logits = head.run_oks_net(
+                pose_feature, encoded[0] if len(encoded) == 1 else encoded)
+            outputs.append((pose_quality, keypoint_logits[0]))
     pose_quality = torch.stack([o[0] for o in outputs]).mean(0)
     terms = [o[1].sigmoid() for o in outputs]
     if flip_test:
@@ -181,7 +264,8 @@ def test_pose_quality_averages_combined_terms_and_thresholds_reached():
     torch.manual_seed(0)
     net = KeypointOKSNet(in_channels=8, num_keypoints=17, num_statistics=5,
                          feature_size=(24, 32)).eval()
-    inputs = (torch.rand(3, 8, 32, 24), torch.rand(3, 17, 5))
+    inputs = (torch.rand(3, 8, 32, 24), torch.rand(3, 17, 5),
+              torch.rand(3, 17, 32, 24))
     with torch.no_grad():
         quality, terms, labelled, thresholds = net(*inputs)
     assert thresholds.shape == (3, len(COCO_OKS_THRESHOLDS))

@@ -38,6 +38,16 @@ class KeypointOKSNet(OKSNet):
       CCNet and ProbPose. The pose quality is their COCO combination,
       :math:`\\sum_i p_i t_i / \\sum_i p_i`, so an occluded, unlabelled or
       hopeless keypoint weighs as much as it does in the OKS.
+    - optionally, **the predicted maps next to the pose feature**
+      (``read_keypoint_maps``):
+      the head's own heatmaps (for SimCC the product of its x and y
+      distributions), detached, are concatenated with the pose feature's
+      channels before the attention and the convs (see
+      :func:`keypoint_maps`), as Mask Scoring R-CNN's quality head reads its
+      predicted mask with its features: the convs see where each keypoint
+      was put against the image evidence, not only how peaked its map is.
+      Off by default: on the benchmark's 3 seeds it moved the gain over the
+      heatmap mean by +0.04 AP, within the seed noise (docs/benchmark.md).
     - **an AP-aware output**: per OKS threshold of COCO's AP the probability
       that the pose's OKS reaches it (GFL v2 reads a distribution, RTMO
       and Rank & Sort train for the ranking AP makes). Their mean is the
@@ -60,6 +70,10 @@ class KeypointOKSNet(OKSNet):
             AP-aware output; empty for none (the pose quality is then the
             combined keypoint terms alone). Defaults to COCO's 0.50, 0.55,
             ..., 0.95.
+        read_keypoint_maps (bool): Concatenate the predicted keypoint maps
+            (K channels) with the pose feature before the attention and
+            the convs. Defaults to False (on the benchmark it did not
+            beat the branch without them).
     """
 
     reads_keypoint_statistics = True
@@ -72,14 +86,19 @@ class KeypointOKSNet(OKSNet):
                  statistics_channels: int = 256,
                  oks_thresholds: Sequence[float] = COCO_OKS_THRESHOLDS,
                  fc_channels: int = 1024,
+                 read_keypoint_maps: bool = False,
                  init_cfg: OptConfigType = None,
                  **kwargs):
+        # the attention and the convs read the pose feature's channels and,
+        # with read_keypoint_maps, one map per keypoint after them
         super().__init__(
-            in_channels,
+            in_channels + (num_keypoints if read_keypoint_maps else 0),
             feature_size=feature_size,
             fc_channels=fc_channels,
             init_cfg=init_cfg,
             **kwargs)
+        self.pose_feature_channels = in_channels
+        self.reads_keypoint_maps = read_keypoint_maps
         self.num_keypoints = num_keypoints
         self.num_statistics = num_statistics
         self.oks_thresholds = tuple(float(t) for t in oks_thresholds)
@@ -106,13 +125,20 @@ class KeypointOKSNet(OKSNet):
                       2 * num_keypoints + len(self.oks_thresholds)),
         )
 
-    def forward(self, pose_feature: Tensor,
-                keypoint_statistics: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    def forward(
+        self,
+        pose_feature: Tensor,
+        keypoint_statistics: Tensor,
+        keypoint_maps: Optional[Tensor] = None
+    ) -> Tuple[Tensor, Tensor, Tensor]:
         """Predict the OKS of each pose and its keypoint terms.
 
         Args:
             pose_feature (Tensor): (B, C, H, W), as in :class:`OKSNet`.
             keypoint_statistics (Tensor): (B, K, S).
+            keypoint_maps (Tensor, optional): (B, K, H, W), the predicted
+                maps on the pose feature's grid (:func:`keypoint_maps`);
+                required with ``read_keypoint_maps``.
 
         Returns:
             tuple: ``pose_quality`` (B, ) in [0, 1]; the logits of the
@@ -127,8 +153,20 @@ class KeypointOKSNet(OKSNet):
                 f'{type(self).__name__} expects keypoint statistics of shape '
                 f'(B, {self.num_keypoints}, {self.num_statistics}), got '
                 f'{tuple(keypoint_statistics.shape)}')
+        if not torch.jit.is_tracing(
+        ) and pose_feature.shape[1] != self.pose_feature_channels:
+            raise ValueError(
+                f'{type(self).__name__} expects a pose feature with '
+                f'{self.pose_feature_channels} channels, got shape '
+                f'{tuple(pose_feature.shape)}')
+        grid_input = pose_feature
+        if self.reads_keypoint_maps:
+            grid_input = torch.cat(
+                [pose_feature,
+                 self._checked_maps(keypoint_maps, pose_feature)],
+                dim=1)
         x = torch.cat([
-            self.downsampled(pose_feature).flatten(1),
+            self.downsampled(grid_input).flatten(1),
             self._pooled(pose_feature),
             self.statistics_embedding(keypoint_statistics.to(pose_feature))
         ], dim=1)
@@ -144,6 +182,24 @@ class KeypointOKSNet(OKSNet):
                         threshold_logits.sigmoid().mean(dim=-1)) / 2
         return (pose_quality, similarity_logits, labelled_logits,
                 threshold_logits)
+
+    def _checked_maps(self, keypoint_maps: Optional[Tensor],
+                      pose_feature: Tensor) -> Tensor:
+        if keypoint_maps is None:
+            raise ValueError(
+                f'{type(self).__name__}(read_keypoint_maps=True) needs the '
+                'predicted keypoint maps (keypoint_maps(encoded, size)); '
+                'set oks_net.read_keypoint_maps=False for a branch without '
+                'them')
+        expected = (pose_feature.shape[0], self.num_keypoints,
+                    *pose_feature.shape[2:])
+        if not torch.jit.is_tracing() and tuple(
+                keypoint_maps.shape) != tuple(expected):
+            raise ValueError(
+                f'{type(self).__name__} expects keypoint maps of shape '
+                f'{tuple(expected)} (the pose feature\'s grid), got '
+                f'{tuple(keypoint_maps.shape)}')
+        return keypoint_maps.to(pose_feature)
 
     def _pooled(self, pose_feature: Tensor) -> Tensor:
         pooled = torch.cat(
@@ -170,4 +226,5 @@ class KeypointOKSNet(OKSNet):
     def extra_repr(self) -> str:
         return (super().extra_repr() + f', num_keypoints={self.num_keypoints}'
                 f', num_statistics={self.num_statistics}'
+                f', read_keypoint_maps={self.reads_keypoint_maps}'
                 f', oks_thresholds={self.oks_thresholds}')

@@ -1,9 +1,11 @@
 # Copyright (c) oksnet-mmpose contributors.
-"""Per-keypoint statistics of what the keypoint head predicted: the signal
-GFL v2 reads from its predicted distribution and DEKR's RescoreNet from the
-decoded pose, computed in torch from the encoded prediction (heatmaps or
-SimCC vectors) so the quality branch sees them in training, at test time
-and in an ONNX graph alike."""
+"""What the keypoint head predicted, as the quality branch reads it: per-
+keypoint statistics (the signal GFL v2 reads from its predicted
+distribution and DEKR's RescoreNet from the decoded pose) and per-keypoint
+maps on the pose feature's grid (what Mask Scoring R-CNN's quality head
+reads next to its features). Both are computed in torch from the encoded
+prediction (heatmaps or SimCC vectors), without gradient, so the branch
+sees them in training, at test time and in an ONNX graph alike."""
 from typing import Sequence, Tuple, Union
 
 import torch
@@ -104,4 +106,40 @@ def keypoint_statistics(encoded: Encoded) -> Tensor:
     raise ValueError(
         'keypoint_statistics: expected heatmaps (B, K, H, W) or SimCC '
         f'vectors (B, K, L) per axis, got shapes '
+        f'{[tuple(p.shape) for p in parts]}')
+
+
+def keypoint_maps(encoded: Encoded, size: Sequence[int]) -> Tensor:
+    """The predicted keypoint maps on a grid of ``size`` (h, w), without
+    gradient, to concatenate with the pose feature.
+
+    - heatmaps (B, K, H, W): as they are when (H, W) == ``size`` (the usual
+      case: the keypoint layer keeps its input's grid), else max-pooled to
+      it.
+    - SimCC ``(x (B, K, Wx), y (B, K, Hy))``: the outer product of the two
+      softmax distributions, each max-pooled to the grid first (for
+      non-negative vectors the block maxima of the product are the products
+      of the block maxima), divided by its peak so that it reads like a
+      heatmap (1 at the argmax).
+
+    Returns:
+        Tensor: (B, K, h, w) in float32.
+    """
+    h, w = (int(v) for v in size)
+    parts = (encoded, ) if isinstance(encoded, Tensor) else tuple(encoded)
+    parts = tuple(p.detach().float() for p in parts)
+    if len(parts) == 1 and parts[0].ndim == 4:
+        heatmaps = parts[0]
+        if tuple(heatmaps.shape[2:]) == (h, w):
+            return heatmaps
+        return F.adaptive_max_pool2d(heatmaps, (h, w))
+    if len(parts) == 2 and all(p.ndim == 3 for p in parts):
+        x, y = (p.softmax(-1) for p in parts)
+        x = F.adaptive_max_pool1d(x, w) if x.shape[-1] != w else x
+        y = F.adaptive_max_pool1d(y, h) if y.shape[-1] != h else y
+        maps = y[..., :, None] * x[..., None, :]
+        return maps / maps.amax(dim=(-2, -1), keepdim=True).clamp(min=_EPS)
+    raise ValueError(
+        'keypoint_maps: expected heatmaps (B, K, H, W) or SimCC vectors '
+        f'(x (B, K, Wx), y (B, K, Hy)), got shapes '
         f'{[tuple(p.shape) for p in parts]}')

@@ -15,7 +15,8 @@ from torch import Tensor, nn
 
 from oksnet_mmpose.codecs.batched_decode import Encoded
 from .forward_recorder import ForwardRecorderMixin
-from .keypoint_statistics import keypoint_statistics, num_keypoint_statistics
+from .keypoint_statistics import (keypoint_maps, keypoint_statistics,
+                                  num_keypoint_statistics)
 from .oks_target import OKSTargetMixin
 from .untrained_branch_guard import (ALLOW_UNTRAINED_KEY,
                                      UntrainedBranchGuardMixin)
@@ -138,8 +139,10 @@ class PoseQualityMixin(ForwardRecorderMixin, OKSTargetMixin,
         output, the logits of its OKS thresholds (B, T); else None."""
         if not self.reads_keypoint_statistics:
             return self.oks_net(pose_feature), None
-        pose_quality, *keypoint_logits = self.oks_net(
-            pose_feature, keypoint_statistics(encoded))
+        inputs = [pose_feature, keypoint_statistics(encoded)]
+        if getattr(self.oks_net, 'reads_keypoint_maps', False):
+            inputs.append(keypoint_maps(encoded, pose_feature.shape[2:]))
+        pose_quality, *keypoint_logits = self.oks_net(*inputs)
         return pose_quality, tuple(keypoint_logits)
 
     def forward_with_quality(self, feats) -> Tuple[list, Tensor]:
