@@ -98,11 +98,14 @@ def test_boxes_json_poses_have_inference_topdown_quality(
                                      boxes)
         # the boxes come back from the JSON written as floats, and a batch
         # of another size sums in another order: a few 1e-6 apart (seen in
-        # a fresh clone's CI: 3.5e-6)
+        # a fresh clone's CI: 3.5e-6); a keypoint moved on a near-tie
+        # heatmap maximum (below) moves the branch's keypoint statistics and
+        # so the quality too (seen: 8.6e-5); another box would move it by
+        # far more than 1e-3
         np.testing.assert_allclose(
             [i['pose_quality'] for i in instances],
             [e.pred_instances.pose_quality.item() for e in expected],
-            atol=1e-5)
+            atol=1e-3)
         # the same boxes a few 1e-6 apart can move a keypoint whose heatmap
         # has two near-equal maxima (seen in a fresh clone's CI: 1 of 85);
         # all others agree to 1e-3 px
