@@ -65,6 +65,13 @@ def _local_maxima_2d(maps: Tensor) -> Tensor:
     return maps >= neighbourhood
 
 
+def _detached_parts(encoded: Encoded) -> Tuple[Tensor, ...]:
+    """The encoded prediction as a tuple of float32 tensors without
+    gradient (the quality loss must not reshape the keypoint outputs)."""
+    parts = (encoded, ) if isinstance(encoded, Tensor) else tuple(encoded)
+    return tuple(p.detach().float() for p in parts)
+
+
 def _grid(length: int, reference: Tensor) -> Tensor:
     return (torch.arange(length, dtype=reference.dtype,
                          device=reference.device) + 0.5) / length
@@ -84,8 +91,7 @@ def keypoint_statistics(encoded: Encoded) -> Tensor:
     Returns:
         Tensor: (B, K, S) in float32, S from :func:`num_keypoint_statistics`.
     """
-    parts = (encoded, ) if isinstance(encoded, Tensor) else tuple(encoded)
-    parts = tuple(p.detach().float() for p in parts)
+    parts = _detached_parts(encoded)
     if len(parts) == 1 and parts[0].ndim == 4:
         heatmaps = parts[0]
         b, k, h, w = heatmaps.shape
@@ -126,8 +132,7 @@ def keypoint_maps(encoded: Encoded, size: Sequence[int]) -> Tensor:
         Tensor: (B, K, h, w) in float32.
     """
     h, w = (int(v) for v in size)
-    parts = (encoded, ) if isinstance(encoded, Tensor) else tuple(encoded)
-    parts = tuple(p.detach().float() for p in parts)
+    parts = _detached_parts(encoded)
     if len(parts) == 1 and parts[0].ndim == 4:
         heatmaps = parts[0]
         if tuple(heatmaps.shape[2:]) == (h, w):
