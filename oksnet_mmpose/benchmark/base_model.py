@@ -17,10 +17,12 @@ import time
 from typing import Optional, Sequence
 
 import torch
+from mmengine.config import Config
 
 from oksnet_mmpose.synthetic import generate_synthetic_coco
 from oksnet_mmpose.utils import atomic_path, dump_json_atomic
-from .model_zoo import sha256_of
+from .model_zoo import (ZooCheckpointError, check_zoo_checkpoint, sha256_of,
+                        zoo_model_of_checkpoint)
 from .steps import (StepError, check_job_dirs, data_options, mim_command,
                     run_step, say)
 
@@ -41,6 +43,26 @@ def _load_state(work_dir: str, settings: dict) -> dict:
     return dict(settings=settings, train_seconds=0.0, runs=0)
 
 
+def check_load_from(config: str) -> Optional[dict]:
+    """A later stage of the base model starts from an earlier stage's
+    shipped checkpoint (the config's ``load_from``), with its hash checked:
+    a stage never starts from an altered or unknown file."""
+    load_from = Config.fromfile(config).get('load_from')
+    if not load_from:
+        return None
+    model = zoo_model_of_checkpoint(load_from)
+    if model is None:
+        raise StepError(
+            f'{config}: load_from {load_from} is not a model-zoo checkpoint '
+            '(MODEL_ZOO in oksnet_mmpose/benchmark/model_zoo.py); a base '
+            'model starts from scratch or from a shipped earlier stage')
+    try:
+        check_zoo_checkpoint(model)
+    except ZooCheckpointError as err:
+        raise StepError(str(err)) from None
+    return dict(path=model.checkpoint, sha256=model.sha256)
+
+
 def train_base_model(config: str,
                      work_dir: str,
                      data_dir: str,
@@ -54,10 +76,12 @@ def train_base_model(config: str,
 
     Returns:
         tuple[str, dict]: The last epoch checkpoint, and the training's
-        record (``train_seconds`` over all runs, ``runs``).
+        record (``train_seconds`` over all runs, ``runs``, and
+        ``load_from``: the earlier stage it starts from, or None).
     """
     work_dir, data_dir = osp.abspath(work_dir), osp.abspath(data_dir)
     check_job_dirs(work_dir, data_dir)
+    load_from = check_load_from(config)
     os.makedirs(work_dir, exist_ok=True)
     settings = dict(config=osp.basename(config), seed=seed,
                     num_train=num_train, num_val=num_val, profile=profile,
@@ -86,7 +110,7 @@ def train_base_model(config: str,
         state['runs'] += 1
         dump_json_atomic(state, osp.join(work_dir, STATE_FILE))
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        return f.read().strip(), state
+        return f.read().strip(), dict(state, load_from=load_from)
 
 
 def export_base_checkpoint(checkpoint: str,

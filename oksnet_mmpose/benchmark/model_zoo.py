@@ -51,10 +51,31 @@ def check_zoo_checkpoint(model: ZooModel) -> str:
     return path
 
 
-# The benchmark's base model (tools/train_base_model.py; its record is the
-# .json next to the checkpoint).
-BASE_MODEL = ZooModel(
+# The base model's first stage: 9 epochs from scratch
+# (tools/train_base_model.py; its record is the .json next to the checkpoint).
+BASE_MODEL_STAGE1 = ZooModel(
     config='configs/synthetic/td-hm_res18_1xb32-9e_synthetic-base-128x96.py',
     checkpoint=('checkpoints/synthetic/'
                 'td-hm_res18_synthetic-base-128x96-0e520a57.pth'),
     sha256='0e520a576cf3bf403dc631a8f27f6d551befff00bf485e7e43073aa3b6a023f2')
+
+# The benchmark's base model: the first stage trained 15 more epochs (its
+# config's ``load_from`` is the first stage's checkpoint).
+BASE_MODEL = ZooModel(
+    config=('configs/synthetic/'
+            'td-hm_res18_1xb32-ft-15e_synthetic-base-128x96.py'),
+    checkpoint=('checkpoints/synthetic/'
+                'td-hm_res18_synthetic-base-ft-128x96-a3c6ded8.pth'),
+    sha256='a3c6ded80fc21ddba80e46af10f8340568c28ffac3a0f8385464cee7e6f4c3bf')
+
+# every shipped checkpoint, in the order they were trained
+MODEL_ZOO = (BASE_MODEL_STAGE1, BASE_MODEL)
+
+
+def zoo_model_of_checkpoint(path: str):
+    """The :data:`MODEL_ZOO` entry whose checkpoint is ``path`` (a path
+    relative to the repository root, as in the configs), or None."""
+    for model in MODEL_ZOO:
+        if osp.normpath(model.checkpoint) == osp.normpath(path):
+            return model
+    return None

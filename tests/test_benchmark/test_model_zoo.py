@@ -10,42 +10,75 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from oksnet_mmpose.benchmark.model_zoo import (BASE_MODEL,
-                                               ZooCheckpointError, ZooModel,
-                                               check_zoo_checkpoint,
+from oksnet_mmpose.benchmark.base_model import check_load_from
+from oksnet_mmpose.benchmark.model_zoo import (BASE_MODEL, BASE_MODEL_STAGE1,
+                                               MODEL_ZOO, ZooCheckpointError,
+                                               ZooModel, check_zoo_checkpoint,
                                                sha256_of)
+from oksnet_mmpose.benchmark.steps import StepError
 from tests.conftest import REPO_ROOT
 
-SHIPPED = ZooModel(config=osp.join(REPO_ROOT, BASE_MODEL.config),
-                   checkpoint=osp.join(REPO_ROOT, BASE_MODEL.checkpoint),
-                   sha256=BASE_MODEL.sha256)
+
+def _in_repo(model: ZooModel) -> ZooModel:
+    return ZooModel(config=osp.join(REPO_ROOT, model.config),
+                    checkpoint=osp.join(REPO_ROOT, model.checkpoint),
+                    sha256=model.sha256)
 
 
-def test_shipped_checkpoint_has_its_hash_and_record():
-    assert check_zoo_checkpoint(SHIPPED) == SHIPPED.checkpoint
-    assert osp.getsize(SHIPPED.checkpoint) <= 25 * 2**20
+SHIPPED = _in_repo(BASE_MODEL)
+ZOO_IDS = [osp.basename(model.checkpoint) for model in MODEL_ZOO]
+
+
+@pytest.mark.parametrize('model', MODEL_ZOO, ids=ZOO_IDS)
+def test_shipped_checkpoint_has_its_hash_and_record(model):
+    shipped = _in_repo(model)
+    assert check_zoo_checkpoint(shipped) == shipped.checkpoint
+    assert osp.getsize(shipped.checkpoint) <= 25 * 2**20
     # the record next to it: same hash, the command that made it
-    record_file = osp.splitext(SHIPPED.checkpoint)[0] + '.json'
+    record_file = osp.splitext(shipped.checkpoint)[0] + '.json'
     with open(record_file) as f:
         record = json.load(f)
-    assert record['sha256'] == SHIPPED.sha256
-    assert record['file'] == osp.basename(SHIPPED.checkpoint)
+    assert record['sha256'] == model.sha256
+    assert record['file'] == osp.basename(model.checkpoint)
     assert record['command'].startswith('python tools/train_base_model.py')
-    assert record['config'] == BASE_MODEL.config
+    assert record['config'] == model.config
     for key in ('seed', 'profile', 'num_train', 'train_seconds', 'machine'):
         assert key in record, key
 
 
-def test_shipped_checkpoint_loads_into_the_base_config_exactly():
+@pytest.mark.parametrize('model', MODEL_ZOO, ids=ZOO_IDS)
+def test_shipped_checkpoint_loads_into_its_config_exactly(model):
     import oksnet_mmpose  # noqa: F401 (the weights_only allowlist)
     from mmpose.apis import init_model
-    cfg = Config.fromfile(SHIPPED.config)
+    shipped = _in_repo(model)
+    cfg = Config.fromfile(shipped.config)
+    cfg.load_from = None
     model = init_model(cfg, None, device='cpu')
-    ckpt = torch.load(SHIPPED.checkpoint, map_location='cpu',
+    ckpt = torch.load(shipped.checkpoint, map_location='cpu',
                       weights_only=True)
     result = model.load_state_dict(ckpt['state_dict'], strict=False)
     assert result.missing_keys == [] and result.unexpected_keys == []
     assert set(ckpt) == {'state_dict', 'meta'}  # no optimizer, no logs
+
+
+def test_the_base_model_starts_from_the_shipped_first_stage(tmp_path,
+                                                             monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)  # the configs name repository paths
+    # the second stage's load_from is the first stage, with its hash
+    assert check_load_from(BASE_MODEL.config) == dict(
+        path=BASE_MODEL_STAGE1.checkpoint, sha256=BASE_MODEL_STAGE1.sha256)
+    assert check_load_from(BASE_MODEL_STAGE1.config) is None
+    with open(osp.join(REPO_ROOT, BASE_MODEL.checkpoint[:-4] + '.json')) as f:
+        assert json.load(f)['load_from'] == dict(
+            path=BASE_MODEL_STAGE1.checkpoint,
+            sha256=BASE_MODEL_STAGE1.sha256)
+    # a stage never starts from a file outside the zoo
+    config = tmp_path / 'stage.py'
+    config.write_text(f"_base_ = [{osp.abspath(BASE_MODEL.config)!r}]\n"
+                      "load_from = 'work_dirs/x/epoch_3.pth'\n")
+    with pytest.raises(StepError,
+                       match='work_dirs/x/epoch_3.pth is not a model-zoo'):
+        check_load_from(str(config))
 
 
 def test_missing_truncated_or_altered_checkpoint_is_refused(tmp_path):
