@@ -9,6 +9,7 @@ time of every run is added up in ``<work_dir>/base_model.json`` so the
 exported record says how long the whole training took.
 """
 import glob
+import io
 import json
 import os
 import os.path as osp
@@ -132,10 +133,16 @@ def export_base_checkpoint(checkpoint: str,
                          iter=int(meta.get('iter', -1)),
                          mmpose_version=str(meta.get('mmpose_version', '')),
                          torch_version=str(torch.__version__)))
+    # torch.save names the zip archive's folder after the file it writes
+    # to; serialised in memory, the folder is always 'archive', so the same
+    # weights give the same bytes and hash whatever the file name or process
+    buffer = io.BytesIO()
+    torch.save(zoo, buffer)
     os.makedirs(out_dir, exist_ok=True)
     tmp_path = osp.join(out_dir, f'{name}.pth')
     with atomic_path(tmp_path) as tmp:
-        torch.save(zoo, tmp)
+        with open(tmp, 'wb') as f:
+            f.write(buffer.getvalue())
     digest = sha256_of(tmp_path)
     path = osp.join(out_dir, f'{name}-{digest[:8]}.pth')
     os.replace(tmp_path, path)

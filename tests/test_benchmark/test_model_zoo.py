@@ -100,3 +100,28 @@ def test_missing_truncated_or_altered_checkpoint_is_refused(tmp_path):
             err:
         check_zoo_checkpoint(intact)
     assert str(copy) in str(err.value) and intact.sha256 in str(err.value)
+
+
+def test_export_is_byte_reproducible_and_keeps_only_the_weights(tmp_path):
+    from oksnet_mmpose.benchmark.base_model import export_base_checkpoint
+    training_ckpt = str(tmp_path / 'epoch_15.pth')
+    weights = {'head.final_layer.weight': torch.arange(6.).reshape(2, 3)}
+    torch.save(
+        dict(state_dict=weights, meta=dict(epoch=15, iter=11220),
+             optimizer=dict(state={}, param_groups=[])), training_ckpt)
+    # the same weights under two names, in two folders: the same bytes (a
+    # re-export must reproduce the shipped hash)
+    first = export_base_checkpoint(training_ckpt, str(tmp_path / 'a'),
+                                   'base', record=dict(seed=1))
+    second = export_base_checkpoint(training_ckpt, str(tmp_path / 'b'),
+                                    'another-name')
+    assert sha256_of(first) == sha256_of(second)
+    assert osp.basename(first) == f'base-{sha256_of(first)[:8]}.pth'
+    zoo = torch.load(first, map_location='cpu', weights_only=True)
+    assert set(zoo) == {'state_dict', 'meta'}
+    assert torch.equal(zoo['state_dict']['head.final_layer.weight'],
+                       weights['head.final_layer.weight'])
+    with open(osp.splitext(first)[0] + '.json') as f:
+        record = json.load(f)
+    assert record['sha256'] == sha256_of(first) and record['seed'] == 1
+    assert (record['epoch'], record['iter']) == (15, 11220)
