@@ -12,10 +12,9 @@ load_from = ('checkpoints/synthetic/'
              'td-hm_res18_synthetic-base-128x96-0e520a57.pth')
 
 train_cfg = dict(max_epochs=15, val_interval=3)
+# the base's warm-up again for the restarted LR, then the steps of 15 epochs
 param_scheduler = [
-    dict(
-        type='LinearLR', begin=0, end=200, start_factor=0.001,
-        by_epoch=False),  # warm-up of the restarted LR
+    _base_.param_scheduler[0],
     dict(
         type='MultiStepLR',
         begin=0,

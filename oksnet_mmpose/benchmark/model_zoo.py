@@ -8,6 +8,7 @@ the benchmark never retrains silently and never starts from a random model.
 import hashlib
 import os.path as osp
 from dataclasses import dataclass
+from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ BASE_MODEL = ZooModel(
 MODEL_ZOO = (BASE_MODEL_STAGE1, BASE_MODEL)
 
 
-def zoo_model_of_checkpoint(path: str):
+def zoo_model_of_checkpoint(path: str) -> Optional[ZooModel]:
     """The :data:`MODEL_ZOO` entry whose checkpoint is ``path`` (a path
     relative to the repository root, as in the configs), or None."""
     for model in MODEL_ZOO:
