@@ -11,9 +11,9 @@ import torch
 from mmengine.config import Config
 
 from oksnet_mmpose.benchmark.base_model import check_load_from
-from oksnet_mmpose.benchmark.model_zoo import (BASE_MODEL, BASE_MODEL_STAGE1,
-                                               MODEL_ZOO, ZooCheckpointError,
-                                               ZooModel, check_zoo_checkpoint,
+from oksnet_mmpose.benchmark.model_zoo import (BASE_MODEL, MODEL_ZOO,
+                                               ZooCheckpointError, ZooModel,
+                                               check_zoo_checkpoint,
                                                sha256_of)
 from oksnet_mmpose.benchmark.steps import StepError
 from tests.conftest import REPO_ROOT
@@ -61,17 +61,23 @@ def test_shipped_checkpoint_loads_into_its_config_exactly(model):
     assert set(ckpt) == {'state_dict', 'meta'}  # no optimizer, no logs
 
 
-def test_the_base_model_starts_from_the_shipped_first_stage(tmp_path,
-                                                             monkeypatch):
+@pytest.mark.parametrize('earlier,later', list(zip(MODEL_ZOO, MODEL_ZOO[1:])),
+                         ids=ZOO_IDS[1:])
+def test_each_stage_starts_from_the_shipped_stage_before_it(
+        earlier, later, monkeypatch):
     monkeypatch.chdir(REPO_ROOT)  # the configs name repository paths
-    # the second stage's load_from is the first stage, with its hash
-    assert check_load_from(BASE_MODEL.config) == dict(
-        path=BASE_MODEL_STAGE1.checkpoint, sha256=BASE_MODEL_STAGE1.sha256)
-    assert check_load_from(BASE_MODEL_STAGE1.config) is None
-    with open(osp.join(REPO_ROOT, BASE_MODEL.checkpoint[:-4] + '.json')) as f:
-        assert json.load(f)['load_from'] == dict(
-            path=BASE_MODEL_STAGE1.checkpoint,
-            sha256=BASE_MODEL_STAGE1.sha256)
+    # a later stage's load_from is the stage before it, with its hash
+    expected = dict(path=earlier.checkpoint, sha256=earlier.sha256)
+    assert check_load_from(later.config) == expected
+    with open(osp.join(REPO_ROOT, later.checkpoint[:-4] + '.json')) as f:
+        assert json.load(f)['load_from'] == expected
+
+
+def test_the_first_stage_is_from_scratch_and_no_stage_from_elsewhere(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)
+    assert check_load_from(MODEL_ZOO[0].config) is None
+    assert MODEL_ZOO[-1] == BASE_MODEL  # the benchmark's is the last stage
     # a stage never starts from a file outside the zoo
     config = tmp_path / 'stage.py'
     config.write_text(f"_base_ = [{osp.abspath(BASE_MODEL.config)!r}]\n"

@@ -116,6 +116,53 @@ def test_branch_reads_the_keypoint_maps_or_names_what_is_missing():
         assert plain(feature, stats)[0].shape == (2, )
 
 
+def test_branch_without_the_grid_reads_the_pooled_feature_only():
+    torch.manual_seed(0)
+    net = KeypointOKSNet(in_channels=8, num_keypoints=17, num_statistics=5,
+                         feature_size=(24, 32), read_pose_grid=False).eval()
+    # the paper's attention and convs are not built (nor in its weights)
+    assert not any(name.startswith(('attention.', 'downsample.'))
+                   for name in net.state_dict())
+    assert net.fc[0].in_features == 2 * 8 + 256
+    feature, stats = torch.rand(2, 8, 32, 24), torch.rand(2, 17, 5)
+    # a permutation of the locations keeps each channel's mean and max:
+    # nothing else of the pose feature is read
+    shuffled = feature.flatten(2)[..., torch.randperm(32 * 24)].reshape(
+        feature.shape)
+    with torch.no_grad():
+        quality = net(feature, stats)[0]
+        torch.testing.assert_close(net(shuffled, stats)[0], quality)
+        assert not torch.allclose(net(2 * feature, stats)[0], quality)
+        assert not torch.allclose(net(feature, stats.flip(1))[0], quality)
+    grid = KeypointOKSNet(in_channels=8, num_keypoints=17, num_statistics=5,
+                          feature_size=(24, 32)).eval()
+    with torch.no_grad():
+        assert not torch.allclose(grid(shuffled, stats)[0],
+                                  grid(feature, stats)[0])
+    with pytest.raises(ValueError, match='read_pose_grid=True'):
+        KeypointOKSNet(in_channels=8, num_keypoints=17, num_statistics=5,
+                       read_keypoint_maps=True, read_pose_grid=False)
+
+
+@pytest.mark.parametrize('family', FAMILIES)
+def test_every_family_trains_a_branch_without_the_grid(family):
+    _, head = _heads(
+        family,
+        loss_oks=dict(type='HardMinedOKSLoss', loss_weight=1.),
+        oks_net=dict(type='KeypointOKSNet', read_pose_grid=False))
+    head.train()
+    feats, samples = _inputs(family)
+    losses = head.loss(feats, samples)
+    (losses['loss_oks'] + losses['loss_keypoint_oks']).backward()
+    # the pooled feature's normalisation learns from the pose feature
+    assert head.oks_net.pooled_norm.weight.grad.abs().sum() > 0
+    head.eval()
+    with torch.no_grad():
+        preds = head.predict(feats, samples,
+                             dict(flip_test=False, **UNTRAINED_BRANCH_OK))
+    assert all(0 <= p.pose_quality[0] <= 1 for p in preds)
+
+
 def test_statistics_of_an_unknown_layout_are_refused():
     with pytest.raises(ValueError, match='SimCC'):
         keypoint_statistics(torch.zeros(2, 17))

@@ -48,6 +48,10 @@ class KeypointOKSNet(OKSNet):
       was put against the image evidence, not only how peaked its map is.
       Off by default: on the benchmark's 3 seeds it moved the gain over the
       heatmap mean by +0.04 AP, within the seed noise (docs/benchmark.md).
+    - optionally, **no grid path** (``read_pose_grid=False``): the branch
+      reads the pooled pose feature and the keypoint statistics only, as
+      CCNet reads pooled features; the paper's attention and stride-2
+      convs, most of the branch's time, are not built.
     - **an AP-aware output**: per OKS threshold of COCO's AP the probability
       that the pose's OKS reaches it (GFL v2 reads a distribution, RTMO
       and Rank & Sort train for the ranking AP makes). Their mean is the
@@ -74,6 +78,10 @@ class KeypointOKSNet(OKSNet):
             (K channels) with the pose feature before the attention and
             the convs. Defaults to False (on the benchmark it did not
             beat the branch without them).
+        read_pose_grid (bool): Read the pose feature through the paper's
+            attention and stride-2 convs (its down-sampled grid) next to
+            the pooled feature. False: the pooled feature and the keypoint
+            statistics only, a branch without convs. Defaults to True.
     """
 
     reads_keypoint_statistics = True
@@ -87,8 +95,14 @@ class KeypointOKSNet(OKSNet):
                  oks_thresholds: Sequence[float] = COCO_OKS_THRESHOLDS,
                  fc_channels: int = 1024,
                  read_keypoint_maps: bool = False,
+                 read_pose_grid: bool = True,
                  init_cfg: OptConfigType = None,
                  **kwargs):
+        if read_keypoint_maps and not read_pose_grid:
+            raise ValueError(
+                f'{type(self).__name__}: read_keypoint_maps=True needs the '
+                'grid path the maps are concatenated into; set '
+                'oks_net.read_pose_grid=True or read_keypoint_maps=False')
         # the attention and the convs read the pose feature's channels and,
         # with read_keypoint_maps, one map per keypoint after them
         super().__init__(
@@ -99,6 +113,12 @@ class KeypointOKSNet(OKSNet):
             **kwargs)
         self.pose_feature_channels = in_channels
         self.reads_keypoint_maps = read_keypoint_maps
+        self.reads_pose_grid = read_pose_grid
+        if not read_pose_grid:
+            # the paper's attention and convs are what this option leaves
+            # out: not built, so not in the checkpoint either
+            del self.attention, self.downsample
+            self.flat_channels = 0
         self.num_keypoints = num_keypoints
         self.num_statistics = num_statistics
         self.oks_thresholds = tuple(float(t) for t in oks_thresholds)
@@ -159,17 +179,19 @@ class KeypointOKSNet(OKSNet):
                 f'{type(self).__name__} expects a pose feature with '
                 f'{self.pose_feature_channels} channels, got shape '
                 f'{tuple(pose_feature.shape)}')
-        grid_input = pose_feature
-        if self.reads_keypoint_maps:
-            grid_input = torch.cat(
-                [pose_feature,
-                 self._checked_maps(keypoint_maps, pose_feature)],
-                dim=1)
-        x = torch.cat([
-            self.downsampled(grid_input).flatten(1),
+        parts = [
             self._pooled(pose_feature),
             self.statistics_embedding(keypoint_statistics.to(pose_feature))
-        ], dim=1)
+        ]
+        if self.reads_pose_grid:
+            grid_input = pose_feature
+            if self.reads_keypoint_maps:
+                grid_input = torch.cat(
+                    [pose_feature,
+                     self._checked_maps(keypoint_maps, pose_feature)],
+                    dim=1)
+            parts.insert(0, self.downsampled(grid_input).flatten(1))
+        x = torch.cat(parts, dim=1)
         logits = self.fc(x).float()
         k = self.num_keypoints
         similarity_logits, labelled_logits = logits[:, :k], logits[:, k:2 * k]
@@ -227,4 +249,5 @@ class KeypointOKSNet(OKSNet):
         return (super().extra_repr() + f', num_keypoints={self.num_keypoints}'
                 f', num_statistics={self.num_statistics}'
                 f', read_keypoint_maps={self.reads_keypoint_maps}'
+                f', read_pose_grid={self.reads_pose_grid}'
                 f', oks_thresholds={self.oks_thresholds}')
