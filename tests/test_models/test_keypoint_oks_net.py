@@ -18,6 +18,13 @@ from .test_oksnet_heads import UNTRAINED_BRANCH_OK, _flipped, _heads, _inputs
 KEYPOINT_VARIANT = dict(oks_net=dict(type='KeypointOKSNet'))
 
 
+def _keypoint_head_with_oks_loss(family, **oks_net):
+    """A ``keypoint``-variant head of ``family`` with lambda_OKS = 1."""
+    return _heads(family,
+                  loss_oks=dict(type='HardMinedOKSLoss', loss_weight=1.),
+                  oks_net=dict(type='KeypointOKSNet', **oks_net))[1]
+
+
 def _gaussian(h, w, x, y, sigma):
     ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing='ij')
     return torch.exp(-((xs - x)**2 + (ys - y)**2) / (2 * sigma**2))
@@ -146,10 +153,7 @@ def test_branch_without_the_grid_reads_the_pooled_feature_only():
 
 @pytest.mark.parametrize('family', FAMILIES)
 def test_every_family_trains_a_branch_without_the_grid(family):
-    _, head = _heads(
-        family,
-        loss_oks=dict(type='HardMinedOKSLoss', loss_weight=1.),
-        oks_net=dict(type='KeypointOKSNet', read_pose_grid=False))
+    head = _keypoint_head_with_oks_loss(family, read_pose_grid=False)
     head.train()
     feats, samples = _inputs(family)
     losses = head.loss(feats, samples)
@@ -216,10 +220,7 @@ def test_keypoint_variant_trains_on_keypoint_targets(family):
 
 @pytest.mark.parametrize('family', FAMILIES)
 def test_every_family_feeds_its_keypoint_maps_to_the_branch(family):
-    _, head = _heads(
-        family,
-        loss_oks=dict(type='HardMinedOKSLoss', loss_weight=1.),
-        oks_net=dict(type='KeypointOKSNet', read_keypoint_maps=True))
+    head = _keypoint_head_with_oks_loss(family, read_keypoint_maps=True)
     feats, samples = _inputs(family)
     with torch.no_grad():
         encoded, pose_feature = head.forward_encoded_and_pose_feature(feats)
