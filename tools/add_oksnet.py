@@ -18,6 +18,8 @@ import argparse
 import shlex
 import sys
 
+from oksnet_mmpose.apis.config_sections import VARIANTS
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
@@ -47,10 +49,12 @@ def parse_args(argv=None):
                         metavar='EPOCH',
                         help="scratch: milestones of the base's MultiStepLR")
     parser.add_argument(
-        '--variant', default=None, choices=['paper', 'keypoint'],
-        help="the branch: paper (OKS-net as published) or keypoint (also "
-        'reads the keypoint statistics, predicts per-keypoint OKS terms; '
-        'see docs/heads.md) (default: the package default, paper)')
+        '--variant', default=None, choices=list(VARIANTS),
+        help="the branch: paper (OKS-net as published), keypoint (also "
+        'reads the keypoint statistics and the pooled pose feature, '
+        'predicts per-keypoint OKS terms) or pooled (keypoint without the '
+        "paper's attention and convs: the cheapest); see docs/heads.md "
+        '(default: the package default, keypoint)')
     parser.add_argument(
         '--test-dev', action='store_true',
         help='test on COCO test-dev2017 (format-only, for the server)')

@@ -21,9 +21,15 @@ COCO_TEST_DEV = dict(
     'COCO_test-dev2017_detections_AP_H_609_person.json',
     img='test2017/',
     gt_file='data/coco/annotations/image_info_test-dev2017.json')
-# the branch variants: the paper's OKS-net, and the one that also reads the
-# keypoint statistics and predicts per-keypoint OKS terms
-VARIANTS = {'paper': 'OKSNet', 'keypoint': 'KeypointOKSNet'}
+# the branch variants (``model.head.oks_net``): the paper's OKS-net; the one
+# that also reads the keypoint statistics and the pooled pose feature and
+# predicts per-keypoint OKS terms; and that one without the paper's
+# attention and stride-2 convs (the cheapest: docs/heads.md)
+VARIANTS = {
+    'paper': dict(type='OKSNet'),
+    'keypoint': dict(type='KeypointOKSNet'),
+    'pooled': dict(type='KeypointOKSNet', read_pose_grid=False),
+}
 # fine-tuning: the LR multiplier of a non-paper branch (random init)
 BRANCH_LR_MULT = 10
 
@@ -142,10 +148,11 @@ def head_section(head: dict, schedule: str, switch_epoch: Optional[int],
     if variant not in VARIANTS:
         raise ConfigConversionError(
             f'unknown variant {variant!r}; choose one of {tuple(VARIANTS)}')
-    if VARIANTS[variant] != 'OKSNet':
+    if variant != 'paper':
+        oks_net = ', '.join(f'{k}={v!r}' for k, v in VARIANTS[variant].items())
         lines += [
             f'# the {variant!r} variant of the branch (see docs/heads.md)',
-            f"oks_net=dict(type={VARIANTS[variant]!r}),"
+            f'oks_net=dict({oks_net}),'
         ]
     loss = head.get('loss')
     if isinstance(loss, dict) and loss.get('type') == 'KeypointMSELoss':

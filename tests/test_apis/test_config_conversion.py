@@ -9,11 +9,14 @@ import shlex
 
 import pytest
 from mmengine.config import Config
+from mmpose.registry import MODELS
 
 from oksnet_mmpose.apis.config_conversion import (ConfigConversionError,
                                                   base_reference,
                                                   convert_config)
+from oksnet_mmpose.apis.config_sections import BRANCH_LR_MULT
 from oksnet_mmpose.models import oksnet_head_of_stock_head
+from oksnet_mmpose.models.heads import KeypointOKSNet, OKSNet
 from tests.conftest import CONFIG_DIR, REPO_ROOT, load_tool
 
 STOCK = 'mmpose::body_2d_keypoint/'
@@ -207,6 +210,26 @@ def test_finetune_schedule(tmp_path):
         'EMAHook', 'mmdet.PipelineSwitchHook']
     # the base's last 30 epochs on the stage-2 pipeline: the last 30 of 50
     assert new.custom_hooks[1].switch_epoch == 20
+
+
+@pytest.mark.parametrize('variant', ['paper', 'keypoint', 'pooled'])
+def test_each_variant_builds_its_branch(variant, tmp_path):
+    """``--variant`` sets ``model.head.oks_net`` to the variant's branch
+    (the paper's is the heads' default) and a non-paper branch, random at
+    the start of a fine-tuning, learns at a higher LR."""
+    new, _ = _convert(HRNET, tmp_path, schedule='finetune',
+                      load_from='hrnet.pth', variant=variant)
+    head = MODELS.build(new.model.head)
+    branch = head.oks_net
+    assert type(branch) is (OKSNet if variant == 'paper' else KeypointOKSNet)
+    # the pooled branch has no grid path: no attention, no stride-2 convs
+    assert hasattr(branch, 'downsample') == (variant != 'pooled')
+    custom_keys = new.optim_wrapper.get('paramwise_cfg',
+                                        {}).get('custom_keys', {})
+    assert custom_keys.get('oks_net', {}).get('lr_mult') == (
+        None if variant == 'paper' else BRANCH_LR_MULT)
+    with pytest.raises(ConfigConversionError, match="unknown variant 'grid'"):
+        convert_config(HRNET, schedule='finetune', variant='grid')
 
 
 def test_quality_only_schedule(tmp_path):
