@@ -3,17 +3,32 @@
 export it to checkpoints/synthetic/.
 
 The commands that made the shipped checkpoints (their records, the .json
-next to each, repeat them): the first stage, 9 epochs from scratch::
+next to each, repeat them; each later stage's config names the stage
+before it as ``load_from``): the first stage, 9 epochs from scratch::
 
     python tools/train_base_model.py \
         --config configs/synthetic/td-hm_res18_1xb32-9e_synthetic-base-128x96.py \
         --work-dir work_dirs/base_model \
         --name td-hm_res18_synthetic-base-128x96
 
-and the base model the benchmark uses, the first stage trained 15 more
-epochs (the defaults)::
+the second, third and fourth stages, 15 more epochs each (the second
+stage's command was this tool's defaults then)::
 
-    python tools/train_base_model.py
+    python tools/train_base_model.py \
+        --config configs/synthetic/td-hm_res18_1xb32-ft-15e_synthetic-base-128x96.py \
+        --work-dir work_dirs/base_model_ft15 \
+        --name td-hm_res18_synthetic-base-ft-128x96
+    python tools/train_base_model.py \
+        --config configs/synthetic/td-hm_res18_1xb32-ft2-15e_synthetic-base-128x96.py \
+        --work-dir work_dirs/base_model_ft2 \
+        --name td-hm_res18_synthetic-base-ft2-128x96
+    python tools/train_base_model.py \
+        --config configs/synthetic/td-hm_res18_1xb32-ft3-15e_synthetic-base-128x96.py \
+        --work-dir work_dirs/base_model_ft3 \
+        --name td-hm_res18_synthetic-base-ft3-128x96
+
+The defaults retrain the benchmark's base model (``BASE_MODEL``, the
+fourth stage) into ``work_dirs/<its name>``.
 
 Interrupted? Run the same command again: the dataset is kept and the
 training resumes from its last epoch checkpoint. See
@@ -25,7 +40,7 @@ import sys
 
 from oksnet_mmpose.benchmark.base_model import (export_base_checkpoint,
                                                 train_base_model)
-from oksnet_mmpose.benchmark.model_zoo import BASE_MODEL
+from oksnet_mmpose.benchmark.model_zoo import BASE_MODEL, zoo_name
 from oksnet_mmpose.benchmark.steps import StepError
 
 
@@ -35,7 +50,8 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--config', default=BASE_MODEL.config,
                         help='the base config (default: %(default)s)')
-    parser.add_argument('--work-dir', default='work_dirs/base_model_ft15')
+    parser.add_argument('--work-dir',
+                        default=f'work_dirs/{zoo_name(BASE_MODEL)}')
     parser.add_argument('--data-dir', default='data/synthetic_coco_base')
     parser.add_argument(
         '--seed', type=int, default=1000,
@@ -45,8 +61,10 @@ def parse_args(argv=None):
     parser.add_argument('--num-train', type=int, default=12000)
     parser.add_argument('--num-val', type=int, default=400)
     parser.add_argument('--out-dir', default='checkpoints/synthetic')
-    parser.add_argument('--name',
-                        default='td-hm_res18_synthetic-base-ft-128x96')
+    parser.add_argument(
+        '--name', default=zoo_name(BASE_MODEL),
+        help='the checkpoint is written as <out-dir>/<name>-<sha256[:8]>.pth '
+        '(default: %(default)s)')
     parser.add_argument('--cfg-options', nargs='*', default=[],
                         help='more --cfg-options for mim train')
     return parser.parse_args(argv)

@@ -60,9 +60,9 @@ BASE_MODEL_STAGE1 = ZooModel(
                 'td-hm_res18_synthetic-base-128x96-0e520a57.pth'),
     sha256='0e520a576cf3bf403dc631a8f27f6d551befff00bf485e7e43073aa3b6a023f2')
 
-# The benchmark's base model: the first stage trained 15 more epochs (its
-# config's ``load_from`` is the first stage's checkpoint).
-BASE_MODEL = ZooModel(
+# The second stage: the first trained 15 more epochs (its config's
+# ``load_from`` is the first stage's checkpoint).
+BASE_MODEL_STAGE2 = ZooModel(
     config=('configs/synthetic/'
             'td-hm_res18_1xb32-ft-15e_synthetic-base-128x96.py'),
     checkpoint=('checkpoints/synthetic/'
@@ -70,8 +70,7 @@ BASE_MODEL = ZooModel(
     sha256='a3c6ded80fc21ddba80e46af10f8340568c28ffac3a0f8385464cee7e6f4c3bf')
 
 # The third stage: the second trained 15 more epochs (base-split AP 54.5 ->
-# 57.9). Not yet the benchmark's base model: that switch waits for its
-# 3-seed table of command 1 (docs/model_zoo.md).
+# 57.9).
 BASE_MODEL_STAGE3 = ZooModel(
     config=('configs/synthetic/'
             'td-hm_res18_1xb32-ft2-15e_synthetic-base-128x96.py'),
@@ -79,9 +78,30 @@ BASE_MODEL_STAGE3 = ZooModel(
                 'td-hm_res18_synthetic-base-ft2-128x96-a9a7a724.pth'),
     sha256='a9a7a7249057a0a6b301c2671bdfd8121676301c2ef39d9d8e33032301e8f834')
 
+# The benchmark's base model: the third stage trained 15 more epochs.
+BASE_MODEL = ZooModel(
+    config=('configs/synthetic/'
+            'td-hm_res18_1xb32-ft3-15e_synthetic-base-128x96.py'),
+    checkpoint=('checkpoints/synthetic/'
+                'td-hm_res18_synthetic-base-ft3-128x96-46968007.pth'),
+    sha256='46968007caf67d3eb9e4c2d1536faca5df88cd9b89bb65ccb406079f4fe40d19')
+
 # every shipped checkpoint, in the order they were trained (each stage's
 # load_from is the one before it)
-MODEL_ZOO = (BASE_MODEL_STAGE1, BASE_MODEL, BASE_MODEL_STAGE3)
+MODEL_ZOO = (BASE_MODEL_STAGE1, BASE_MODEL_STAGE2, BASE_MODEL_STAGE3,
+             BASE_MODEL)
+
+
+def zoo_name(model: ZooModel) -> str:
+    """The name ``model`` was exported under: its checkpoint's file name
+    without the ``-<sha256[:8]>.pth`` that the export appends."""
+    stem = osp.splitext(osp.basename(model.checkpoint))[0]
+    suffix = f'-{model.sha256[:8]}'
+    if not stem.endswith(suffix):
+        raise ZooCheckpointError(
+            f'model-zoo checkpoint {model.checkpoint} does not end with '
+            f'{suffix}.pth, the first 8 hex digits of its sha256')
+    return stem[:-len(suffix)]
 
 
 def zoo_model_of_checkpoint(path: str) -> Optional[ZooModel]:

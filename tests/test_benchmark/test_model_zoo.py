@@ -14,9 +14,9 @@ from oksnet_mmpose.benchmark.base_model import check_load_from
 from oksnet_mmpose.benchmark.model_zoo import (BASE_MODEL, MODEL_ZOO,
                                                ZooCheckpointError, ZooModel,
                                                check_zoo_checkpoint,
-                                               sha256_of)
+                                               sha256_of, zoo_name)
 from oksnet_mmpose.benchmark.steps import StepError
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, load_tool
 
 
 def _in_repo(model: ZooModel) -> ZooModel:
@@ -85,6 +85,21 @@ def test_the_first_stage_is_from_scratch_and_no_stage_from_elsewhere(
     with pytest.raises(StepError,
                        match='work_dirs/x/epoch_3.pth is not a model-zoo'):
         check_load_from(str(config))
+
+
+def test_the_tool_retrains_the_base_model_by_default():
+    """``python tools/train_base_model.py`` alone trains the benchmark's
+    base model's config and exports it under that checkpoint's name."""
+    args = load_tool('train_base_model').parse_args([])
+    assert args.config == BASE_MODEL.config
+    assert f'{args.name}-{BASE_MODEL.sha256[:8]}.pth' == osp.basename(
+        BASE_MODEL.checkpoint)
+    assert args.work_dir == f'work_dirs/{args.name}'
+    # a zoo entry whose file name does not carry its hash is an error
+    renamed = ZooModel(BASE_MODEL.config, 'checkpoints/base-00000000.pth',
+                       BASE_MODEL.sha256)
+    with pytest.raises(ZooCheckpointError, match='first 8 hex digits'):
+        zoo_name(renamed)
 
 
 def test_missing_truncated_or_altered_checkpoint_is_refused(tmp_path):
