@@ -115,6 +115,98 @@ def keypoint_statistics(encoded: Encoded) -> Tensor:
         f'{[tuple(p.shape) for p in parts]}')
 
 
+def num_peak_patch_values(encoded_output_names: Sequence[str],
+                          radius: int) -> int:
+    """How many values :func:`peak_patches` gives per keypoint."""
+    side = 2 * radius + 1
+    if len(encoded_output_names) == 1:
+        return side * side
+    return side * len(encoded_output_names)
+
+
+def peak_patches(encoded: Encoded, radius: int) -> Tensor:
+    """Each keypoint's map around its argmax, over its peak: the
+    (2r + 1)^2 cells of a heatmap, or the 2r + 1 of each SimCC axis's
+    softmax; 0 outside the map. The local shape of the peak is what
+    sub-cell decoding (DARK, UDP) reads, and what sets the precision of a
+    pose whose keypoints are all near the truth.
+
+    Returns:
+        Tensor: (B, K, :func:`num_peak_patch_values`) in float32.
+    """
+    parts = _detached_parts(encoded)
+    offsets = torch.arange(-radius, radius + 1)
+    if len(parts) == 1 and parts[0].ndim == 4:
+        heatmaps = parts[0]
+        b, k, h, w = heatmaps.shape
+        peak, index = heatmaps.flatten(2).max(-1)
+        y, x = index // w + radius, index % w + radius
+        padded = F.pad(heatmaps, (radius, ) * 4).flatten(2)
+        dy, dx = (d.flatten().to(index.device)
+                  for d in torch.meshgrid(offsets, offsets, indexing='ij'))
+        cells = (y[..., None] + dy) * (w + 2 * radius) + x[..., None] + dx
+        values = padded.gather(2, cells)
+        return values / peak.clamp(min=_EPS)[..., None]
+    if all(p.ndim == 3 for p in parts):
+        axes = []
+        for p in parts:
+            probs = p.softmax(-1)
+            peak, index = probs.max(-1)
+            padded = F.pad(probs, (radius, radius))
+            cells = index[..., None] + radius + offsets.to(index.device)
+            axes.append(padded.gather(2, cells) /
+                        peak.clamp(min=_EPS)[..., None])
+        return torch.cat(axes, dim=-1)
+    raise ValueError(
+        'peak_patches: expected heatmaps (B, K, H, W) or SimCC vectors '
+        f'(B, K, L) per axis, got shapes {[tuple(p.shape) for p in parts]}')
+
+
+def argmax_locations(statistics: Tensor) -> Tensor:
+    """Each keypoint's predicted location, (x, y) in [0, 1] of the input
+    crop, read off its statistics (:func:`keypoint_statistics`): the argmax
+    of its heatmap, or of each SimCC axis.
+
+    Args:
+        statistics (Tensor): (B, K, S), S = 5 (a heatmap) or 8 (SimCC x, y).
+
+    Returns:
+        Tensor: (B, K, 2).
+    """
+    # where keypoint_statistics puts the argmax: heatmaps (peak, x, y,
+    # spread, ratio); SimCC per axis (peak, argmax, spread, ratio)
+    columns = {5: (1, 2), 8: (1, 5)}.get(statistics.shape[-1])
+    if columns is None:
+        raise ValueError(
+            'argmax_locations: expected the statistics of heatmaps (S = 5) '
+            'or of SimCC x and y vectors (S = 8), got shape '
+            f'{tuple(statistics.shape)}')
+    return statistics[..., list(columns)]
+
+
+def features_at(feature: Tensor, locations: Tensor) -> Tensor:
+    """The feature vector at each location, nearest grid cell (a gather,
+    so the ONNX graph needs no ``GridSample`` and keeps opset 11).
+
+    Args:
+        feature (Tensor): (B, C, H, W).
+        locations (Tensor): (B, K, 2), (x, y) in [0, 1] of the feature's
+            extent (grid cell i covers [i / W, (i + 1) / W)).
+
+    Returns:
+        Tensor: (B, K, C).
+    """
+    b, c, h, w = feature.shape
+    # the cell whose extent holds the location; a heatmap argmax (i + 0.5)
+    # / W on the same grid gives cell i exactly
+    x = (locations[..., 0] * w).floor().clamp(0, w - 1)
+    y = (locations[..., 1] * h).floor().clamp(0, h - 1)
+    index = (y * w + x).long()
+    gathered = feature.flatten(2).gather(
+        2, index[:, None, :].expand(b, c, index.shape[1]))
+    return gathered.transpose(1, 2)
+
+
 def keypoint_maps(encoded: Encoded, size: Sequence[int]) -> Tensor:
     """The predicted keypoint maps on a grid of ``size`` (h, w), without
     gradient, to concatenate with the pose feature.
