@@ -10,8 +10,8 @@ from xtcocotools.cocoeval import Params
 from oksnet_mmpose.models import KeypointOKSLoss, KeypointOKSNet
 from oksnet_mmpose.models.heads.keypoint_oks_net import COCO_OKS_THRESHOLDS
 from oksnet_mmpose.models.heads.keypoint_statistics import (
-    _local_maxima_2d, argmax_locations, features_at, keypoint_maps,
-    keypoint_statistics, num_keypoint_statistics)
+    _local_maxima_2d, keypoint_maps, keypoint_statistics,
+    num_keypoint_statistics)
 from .oksnet_head_cases import FAMILIES
 from .test_oksnet_heads import UNTRAINED_BRANCH_OK, _flipped, _heads, _inputs
 
@@ -149,80 +149,6 @@ def test_branch_without_the_grid_reads_the_pooled_feature_only():
     with pytest.raises(ValueError, match='read_pose_grid=True'):
         KeypointOKSNet(in_channels=8, num_keypoints=17, num_statistics=5,
                        read_keypoint_maps=True, read_pose_grid=False)
-
-
-def test_features_at_gathers_the_cell_of_each_heatmap_argmax():
-    generator = torch.Generator().manual_seed(0)
-    feature = torch.rand(2, 8, 32, 24, generator=generator)
-    # peaks in corners, on borders and inside
-    peaks = [(0, 0), (23, 31), (23, 0), (7, 19), (12, 5)]
-    heatmaps = torch.stack([
-        torch.stack([_gaussian(32, 24, x, y, 1.) for x, y in peaks])
-    ] * 2)
-    heatmaps[1] = heatmaps[1].roll(1, dims=0)  # other peaks per sample
-    locations = argmax_locations(keypoint_statistics(heatmaps))
-    gathered = features_at(feature, locations)
-    assert gathered.shape == (2, len(peaks), 8)
-    for b in range(2):
-        for k in range(len(peaks)):
-            x, y = peaks[(k - b) % len(peaks)]
-            torch.testing.assert_close(gathered[b, k], feature[b, :, y, x])
-    # SimCC statistics: each axis's argmax, on a coarser feature grid
-    simcc = (torch.rand(2, 5, 48, generator=generator),
-             torch.rand(2, 5, 64, generator=generator))
-    locations = argmax_locations(keypoint_statistics(simcc))
-    expected_x = (simcc[0].argmax(-1) + 0.5) / 48
-    expected_y = (simcc[1].argmax(-1) + 0.5) / 64
-    torch.testing.assert_close(locations, torch.stack([expected_x,
-                                                       expected_y], -1))
-    coarse = torch.rand(2, 8, 8, 6, generator=generator)
-    gathered = features_at(coarse, locations)
-    cell_x, cell_y = simcc[0].argmax(-1) // 8, simcc[1].argmax(-1) // 8
-    torch.testing.assert_close(gathered[1, 3], coarse[1, :, cell_y[1, 3],
-                                                      cell_x[1, 3]])
-    with pytest.raises(ValueError, match='S = 5'):
-        argmax_locations(torch.rand(2, 17, 6))
-
-
-def test_branch_reads_the_pose_feature_at_the_keypoints():
-    torch.manual_seed(0)
-    net = KeypointOKSNet(in_channels=8, num_keypoints=17, num_statistics=5,
-                         feature_size=(24, 32), read_pose_grid=False,
-                         read_keypoint_features=True).eval()
-    assert net.fc[0].in_features == 2 * 8 + 256 + 32 * 17
-    feature = torch.rand(2, 8, 32, 24)
-    heatmaps = torch.stack([
-        _gaussian(32, 24, x=3 + k, y=k + 5, sigma=1.) for k in range(17)
-    ])[None].repeat(2, 1, 1, 1)
-    stats = keypoint_statistics(heatmaps)
-    cells = torch.zeros(32, 24, dtype=torch.bool)
-    cells[torch.arange(17) + 5, torch.arange(17) + 3] = True
-    # change the feature away from the keypoints, keeping each channel's
-    # mean and max (the pooled feature): the quality stays; change it at
-    # a keypoint: it moves
-    away = feature.clone()
-    away[..., ~cells] = away[..., ~cells].flip(-1)
-    at_keypoint = feature.clone()
-    at_keypoint[:, :, 7, 5] = at_keypoint[:, :, 7, 5].flip(-1)
-    with torch.no_grad():
-        quality = net(feature, stats)[0]
-        torch.testing.assert_close(net(away, stats)[0], quality)
-        assert not torch.allclose(net(at_keypoint, stats)[0], quality)
-    # a last training batch of one is no special case
-    net.train()
-    assert net(feature[:1], stats[:1])[0].shape == (1, )
-
-
-@pytest.mark.parametrize('family', FAMILIES)
-def test_every_family_trains_a_branch_reading_keypoint_features(family):
-    head = _keypoint_head_with_oks_loss(family, read_keypoint_features=True)
-    head.train()
-    feats, samples = _inputs(family)
-    losses = head.loss(feats, samples)
-    (losses['loss_oks'] + losses['loss_keypoint_oks']).backward()
-    embedding = head.oks_net.keypoint_feature_embedding[0]
-    assert embedding.weight.grad is not None
-    assert embedding.weight.grad.abs().sum() > 0
 
 
 @pytest.mark.parametrize('family', FAMILIES)

@@ -7,7 +7,6 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import OptConfigType
 from torch import Tensor, nn
 
-from .keypoint_statistics import argmax_locations, features_at
 from .oks_net import OKSNet
 
 # the OKS thresholds of COCO's AP (COCOeval's ``iouThrs`` for keypoints)
@@ -53,13 +52,6 @@ class KeypointOKSNet(OKSNet):
       reads the pooled pose feature and the keypoint statistics only, as
       CCNet reads pooled features; the paper's attention and stride-2
       convs, most of the branch's time, are not built.
-    - optionally, **the pose feature at each keypoint**
-      (``read_keypoint_features``): the pose feature's vector at the grid
-      cell of each keypoint's argmax, standardised and embedded per
-      keypoint by one shared layer, so the branch reads the local image
-      evidence where each keypoint was put (what RoIAlign-style quality
-      heads read at their prediction), not only pooled or down-sampled
-      summaries of the whole crop.
     - **an AP-aware output**: per OKS threshold of COCO's AP the probability
       that the pose's OKS reaches it (GFL v2 reads a distribution, RTMO
       and Rank & Sort train for the ranking AP makes). Their mean is the
@@ -104,9 +96,6 @@ class KeypointOKSNet(OKSNet):
                  fc_channels: int = 1024,
                  read_keypoint_maps: bool = False,
                  read_pose_grid: bool = True,
-                 read_keypoint_features: bool = False,
-                 keypoint_feature_channels: int = 32,
-                 peak_patch_radius: int = 0,
                  init_cfg: OptConfigType = None,
                  **kwargs):
         if read_keypoint_maps and not read_pose_grid:
@@ -125,8 +114,6 @@ class KeypointOKSNet(OKSNet):
         self.pose_feature_channels = in_channels
         self.reads_keypoint_maps = read_keypoint_maps
         self.reads_pose_grid = read_pose_grid
-        self.reads_keypoint_features = read_keypoint_features
-        self.peak_patch_radius = peak_patch_radius
         if not read_pose_grid:
             # the paper's attention and convs are what this option leaves
             # out: not built, so not in the checkpoint either
@@ -146,23 +133,11 @@ class KeypointOKSNet(OKSNet):
             nn.Linear(statistics_channels, statistics_channels),
             nn.ReLU(inplace=True),
         )
-        keypoint_feature_length = 0
-        if read_keypoint_features:
-            # one embedding shared by all keypoints (a 1x1 conv over the K
-            # gathered vectors); the FC layers see which keypoint is which
-            # by its slot
-            self.keypoint_feature_norm = nn.BatchNorm1d(in_channels)
-            self.keypoint_feature_embedding = nn.Sequential(
-                nn.Conv1d(in_channels, keypoint_feature_channels, 1),
-                nn.ReLU(inplace=True))
-            keypoint_feature_length = keypoint_feature_channels * \
-                num_keypoints
         # the paper's FC stack, reading the statistics embedding as well and
         # giving two logits per keypoint and one per OKS threshold
         self.fc = nn.Sequential(
             nn.Linear(self.flat_channels + 2 * in_channels +
-                      statistics_channels + keypoint_feature_length,
-                      fc_channels),
+                      statistics_channels, fc_channels),
             nn.ReLU(inplace=True),
             nn.Linear(fc_channels, fc_channels),
             nn.ReLU(inplace=True),
@@ -208,10 +183,6 @@ class KeypointOKSNet(OKSNet):
             self._pooled(pose_feature),
             self.statistics_embedding(keypoint_statistics.to(pose_feature))
         ]
-        if self.reads_keypoint_features:
-            parts.append(
-                self._keypoint_features(pose_feature,
-                                        keypoint_statistics.to(pose_feature)))
         if self.reads_pose_grid:
             grid_input = pose_feature
             if self.reads_keypoint_maps:
@@ -265,16 +236,6 @@ class KeypointOKSNet(OKSNet):
                                 self.pooled_norm.bias)
         return self.pooled_norm(pooled)
 
-    def _keypoint_features(self, pose_feature: Tensor,
-                           keypoint_statistics: Tensor) -> Tensor:
-        """The embedded pose feature at each keypoint's argmax, (B, E * K).
-        (The BatchNorm's statistics are over the batch's B * K vectors, so
-        a last batch of one is no special case.)"""
-        at_keypoints = features_at(pose_feature,
-                                   argmax_locations(keypoint_statistics))
-        x = self.keypoint_feature_norm(at_keypoints.transpose(1, 2))
-        return self.keypoint_feature_embedding(x).flatten(1)
-
     @staticmethod
     def combine(keypoint_similarity: Tensor,
                 labelled_prob: Tensor) -> Tensor:
@@ -289,5 +250,4 @@ class KeypointOKSNet(OKSNet):
                 f', num_statistics={self.num_statistics}'
                 f', read_keypoint_maps={self.reads_keypoint_maps}'
                 f', read_pose_grid={self.reads_pose_grid}'
-                f', read_keypoint_features={self.reads_keypoint_features}'
                 f', oks_thresholds={self.oks_thresholds}')

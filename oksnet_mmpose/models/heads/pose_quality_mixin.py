@@ -16,8 +16,7 @@ from torch import Tensor, nn
 from oksnet_mmpose.codecs.batched_decode import Encoded
 from .forward_recorder import ForwardRecorderMixin
 from .keypoint_statistics import (keypoint_maps, keypoint_statistics,
-                                  num_keypoint_statistics,
-                                  num_peak_patch_values, peak_patches)
+                                  num_keypoint_statistics)
 from .oks_target import OKSTargetMixin
 from .untrained_branch_guard import (ALLOW_UNTRAINED_KEY,
                                      UntrainedBranchGuardMixin)
@@ -117,13 +116,8 @@ class PoseQualityMixin(ForwardRecorderMixin, OKSTargetMixin,
                                                  False)
         if self.reads_keypoint_statistics:
             cfg.setdefault('num_keypoints', self.out_channels)
-            cfg.setdefault(
-                'num_statistics',
-                num_keypoint_statistics(self.encoded_output_names) +
-                num_peak_patch_values(self.encoded_output_names,
-                                      cfg.get('peak_patch_radius', 0))
-                if cfg.get('peak_patch_radius', 0) else
-                num_keypoint_statistics(self.encoded_output_names))
+            cfg.setdefault('num_statistics',
+                           num_keypoint_statistics(self.encoded_output_names))
         self.oks_net = MODELS.build(cfg)
         self.loss_oks = MODELS.build(loss_oks)
         self.loss_keypoint_oks = MODELS.build(
@@ -145,12 +139,7 @@ class PoseQualityMixin(ForwardRecorderMixin, OKSTargetMixin,
         output, the logits of its OKS thresholds (B, T); else None."""
         if not self.reads_keypoint_statistics:
             return self.oks_net(pose_feature), None
-        statistics = keypoint_statistics(encoded)
-        radius = getattr(self.oks_net, 'peak_patch_radius', 0)
-        if radius:
-            statistics = torch.cat(
-                [statistics, peak_patches(encoded, radius)], dim=-1)
-        inputs = [pose_feature, statistics]
+        inputs = [pose_feature, keypoint_statistics(encoded)]
         if getattr(self.oks_net, 'reads_keypoint_maps', False):
             inputs.append(keypoint_maps(encoded, pose_feature.shape[2:]))
         pose_quality, *keypoint_logits = self.oks_net(*inputs)
