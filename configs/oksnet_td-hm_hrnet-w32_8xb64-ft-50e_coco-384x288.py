@@ -23,8 +23,8 @@ param_scheduler = [
 model = dict(
     head=dict(
         type='OKSNetHead',
-        # the 'keypoint' variant of the branch (see docs/heads.md)
-        oks_net=dict(type='KeypointOKSNet'),
+        # the 'pooled' variant of the branch (see docs/heads.md)
+        oks_net=dict(type='KeypointOKSNet', read_pose_grid=False),
         # lambda_heatmap = 2000 (paper Sec. IV-A), the base's KeypointMSELoss
         loss=dict(loss_weight=2000.0),
         loss_oks=dict(type='HardMinedOKSLoss', loss_weight=1.0),

@@ -18,7 +18,7 @@ import argparse
 import shlex
 import sys
 
-from oksnet_mmpose.apis.config_sections import VARIANTS
+from oksnet_mmpose.apis.config_sections import DEFAULT_VARIANT, VARIANTS
 
 
 def parse_args(argv=None):
@@ -54,7 +54,7 @@ def parse_args(argv=None):
         'reads the keypoint statistics and the pooled pose feature, '
         'predicts per-keypoint OKS terms) or pooled (keypoint without the '
         "paper's attention and convs: the cheapest); see docs/heads.md "
-        '(default: the package default, keypoint)')
+        f'(default: {DEFAULT_VARIANT})')
     parser.add_argument(
         '--test-dev', action='store_true',
         help='test on COCO test-dev2017 (format-only, for the server)')

@@ -10,7 +10,7 @@ See :mod:`oksnet_mmpose.benchmark.main_job`.
 import argparse
 import sys
 
-from oksnet_mmpose.apis.config_sections import VARIANTS
+from oksnet_mmpose.apis.config_sections import DEFAULT_VARIANT, VARIANTS
 from oksnet_mmpose.benchmark.main_job import (SCHEDULES, MainJobError,
                                               run_main_job)
 from oksnet_mmpose.synthetic import DEFAULT_PROFILE, PROFILES
@@ -50,7 +50,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--variant', default=None, choices=list(VARIANTS),
         help='finetune: the branch tools/add_oksnet.py adds (default: its '
-        'default, keypoint)')
+        f'default, {DEFAULT_VARIANT})')
     parser.add_argument('--switch-epoch',
                         type=int,
                         default=None,

@@ -28,15 +28,15 @@ from mmengine.config import Config
 
 from oksnet_mmpose.models import oksnet_head_of_stock_head
 from oksnet_mmpose.utils import atomic_path
-from .config_sections import (FINETUNE_EPOCHS, ConfigConversionError,
-                              ConfigWriter, config_name, evaluators_section,
+from .config_sections import (DEFAULT_VARIANT, FINETUNE_EPOCHS,
+                              ConfigConversionError, ConfigWriter,
+                              config_name, evaluators_section,
                               finetune_schedule, head_section, header,
                               hooks_section, literal, scratch_schedule,
                               VARIANTS, test_dev_section,
                               train_pipeline_section)
 
 SCHEDULES = ('scratch', 'finetune', 'quality-only')
-DEFAULT_VARIANT = 'keypoint'
 # OKS-net paper, Sec. IV-A: lambda_OKS switches on after 200 of 250 epochs
 SWITCH_FRACTION = 0.8
 
@@ -132,10 +132,12 @@ def convert_config(src: str,
             schedulers that ended at its last epoch moves with it.
         lr_milestones (Sequence[int], optional): Scratch: milestones of the
             base's ``MultiStepLR``.
-        variant (str): The branch: ``'paper'`` (:class:`OKSNet`, paper
-            Fig. 8) or ``'keypoint'`` (:class:`KeypointOKSNet`: reads the
-            keypoint statistics too, predicts per-keypoint OKS terms).
-            Defaults to :data:`DEFAULT_VARIANT`.
+        variant (str): The branch, a key of :data:`VARIANTS`: ``'paper'``
+            (:class:`OKSNet`, paper Fig. 8), ``'keypoint'``
+            (:class:`KeypointOKSNet`: reads the keypoint statistics and the
+            pooled pose feature too, predicts per-keypoint OKS terms) or
+            ``'pooled'`` (that branch without the paper's attention and
+            convs). Defaults to :data:`DEFAULT_VARIANT`.
         test_dev (bool): Test on COCO test-dev2017 (results written for the
             evaluation server, no local GT).
         base_ref (str, optional): How the generated config names ``src`` in

@@ -237,7 +237,7 @@ def run_main_job(work_dir: str,
         quality_only_epochs (int, optional): Epochs of the quality-only row
             (default :data:`QUALITY_ONLY_EPOCHS`).
         variant (str): Fine-tuning: the branch the converter adds
-            (``'keypoint'`` or ``'paper'``; default the converter's).
+            (a key of ``VARIANTS``; default the converter's).
 
     Returns:
         dict: ``summary`` (``summary.json``), ``detector_boxes``

@@ -100,7 +100,7 @@ def test_only_what_oksnet_needs_changes(src, tmp_path):
     n_hooks = len(base.custom_hooks)
     intended = [
         r'custom_imports\..*',
-        r'model\.head\.(type|oks_net\.type|loss_oks\..*|metainfo\..*)',
+        r'model\.head\.(type|oks_net\..*|loss_oks\..*|metainfo\..*)',
         r'model\.head\.loss\.loss_weight',  # lambda_heatmap, MSE heads
         rf'(train_pipeline|train_pipeline_stage2|train_dataloader\.dataset'
         rf'\.pipeline|custom_hooks\[\d\]\.switch_pipeline)\[{pack_index}\]'

@@ -10,6 +10,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
+from oksnet_mmpose.apis.config_conversion import DEFAULT_VARIANT
 from oksnet_mmpose.benchmark.main_job import MainJobError, run_main_job
 from oksnet_mmpose.benchmark.model_zoo import BASE_MODEL, ZooModel
 from tests.conftest import REPO_ROOT
@@ -41,14 +42,15 @@ def test_quick_main_job_fine_tunes_the_zoo_model(tmp_path, capsys):
     assert set(summary) == set(SCORES) | RUN_KEYS
     assert summary['schedule'] == 'finetune'
     # the converter's default branch, recorded and in the config
-    assert summary['variant'] == 'keypoint'
+    assert summary['variant'] == DEFAULT_VARIANT == 'pooled'
     assert summary['base_checkpoint'] == dict(path=SHIPPED.checkpoint,
                                               sha256=BASE_MODEL.sha256)
     # the fine-tuning config is the converter's, loading the zoo checkpoint
     config = open(osp.join(work_dir, 'oksnet_finetune.py')).read()
     assert f'load_from = {SHIPPED.checkpoint!r}' in config
     assert "type='OKSNetHead'" in config
-    assert "oks_net=dict(type='KeypointOKSNet')" in config
+    assert ("oks_net=dict(type='KeypointOKSNet', read_pose_grid=False)"
+            in config)
     assert 'FreezeExceptOKSNetHook' in open(
         osp.join(work_dir, 'quality_only', 'oksnet_quality_only.py')).read()
     for name in SCORES:
