@@ -22,6 +22,7 @@ from mmengine.structures import InstanceData
 from mmpose.registry import DATASETS, KEYPOINT_CODECS
 from mmpose.structures import PoseDataSample
 
+from oksnet_mmpose.apis.config_sections import VARIANTS
 from oksnet_mmpose.apis.model_loading import load_pose_config
 from oksnet_mmpose.apis.onnx_export import export_onnx, run_onnx
 from oksnet_mmpose.models import oksnet_head_types
@@ -485,12 +486,15 @@ def test_cli_refuses_no_checkpoint_without_random_weights(tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.parametrize('variant', ['pooled', 'keypoint'])
 @pytest.mark.parametrize('head_type', ['OKSNetHead', 'OKSNetRTMCCHead'])
-def test_keypoint_variant_exports_keypoint_quality(head_type, tmp_path):
-    """The ``keypoint`` branch's graph ends with ``quality`` and
-    ``keypoint_quality``, both what ``model.predict`` gives."""
+def test_keypoint_variants_export_keypoint_quality(head_type, variant,
+                                                   tmp_path):
+    """The graph of a ``KeypointOKSNet`` branch (the default ``pooled``,
+    and ``keypoint``) ends with ``quality`` and ``keypoint_quality``, both
+    what ``model.predict`` gives."""
     cfg = family_config(head_type)
-    cfg.model.head.oks_net = dict(type='KeypointOKSNet')
+    cfg.model.head.oks_net = dict(VARIANTS[variant])
     onnx_file = str(tmp_path / 'model.onnx')
     torch.manual_seed(0)
     wrapper = export_onnx(cfg, None, onnx_file, random_weights=True)
