@@ -23,7 +23,7 @@ from mmengine.config import Config
 from oksnet_mmpose.synthetic import generate_synthetic_coco
 from oksnet_mmpose.utils import atomic_path, dump_json_atomic
 from .model_zoo import (ZooCheckpointError, check_zoo_checkpoint, sha256_of,
-                        zoo_model_of_checkpoint)
+                        zoo_file_name, zoo_model_of_checkpoint)
 from .steps import (StepError, check_job_dirs, data_options, mim_command,
                     run_step, say)
 
@@ -144,7 +144,7 @@ def export_base_checkpoint(checkpoint: str,
         with open(tmp, 'wb') as f:
             f.write(buffer.getvalue())
     digest = sha256_of(tmp_path)
-    path = osp.join(out_dir, f'{name}-{digest[:8]}.pth')
+    path = osp.join(out_dir, zoo_file_name(name, digest))
     os.replace(tmp_path, path)
     info = dict(record or {})
     info.update(file=osp.basename(path), sha256=digest,

@@ -92,16 +92,22 @@ MODEL_ZOO = (BASE_MODEL_STAGE1, BASE_MODEL_STAGE2, BASE_MODEL_STAGE3,
              BASE_MODEL)
 
 
+def zoo_file_name(name: str, sha256: str) -> str:
+    """The file name a checkpoint exported under ``name`` gets:
+    ``<name>-<sha256[:8]>.pth``."""
+    return f'{name}-{sha256[:8]}.pth'
+
+
 def zoo_name(model: ZooModel) -> str:
-    """The name ``model`` was exported under: its checkpoint's file name
-    without the ``-<sha256[:8]>.pth`` that the export appends."""
-    stem = osp.splitext(osp.basename(model.checkpoint))[0]
-    suffix = f'-{model.sha256[:8]}'
-    if not stem.endswith(suffix):
+    """The name ``model`` was exported under: the inverse of
+    :func:`zoo_file_name` for its checkpoint."""
+    file_name = osp.basename(model.checkpoint)
+    suffix = zoo_file_name('', model.sha256)
+    if not file_name.endswith(suffix):
         raise ZooCheckpointError(
             f'model-zoo checkpoint {model.checkpoint} does not end with '
-            f'{suffix}.pth, the first 8 hex digits of its sha256')
-    return stem[:-len(suffix)]
+            f'{suffix}, the first 8 hex digits of its sha256')
+    return file_name[:-len(suffix)]
 
 
 def zoo_model_of_checkpoint(path: str) -> Optional[ZooModel]:
