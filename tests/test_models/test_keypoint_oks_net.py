@@ -319,7 +319,8 @@ def test_pose_quality_averages_combined_terms_and_thresholds_reached():
     assert thresholds.shape == (3, len(COCO_OKS_THRESHOLDS))
     combined = KeypointOKSNet.combine(terms.sigmoid(), labelled.sigmoid())
     torch.testing.assert_close(
-        quality, (combined + thresholds.sigmoid().mean(-1)) / 2)
+        quality,
+        net.read_as_oks((combined + thresholds.sigmoid().mean(-1)) / 2))
     # without thresholds: the combined terms alone, three outputs
     plain = KeypointOKSNet(in_channels=8, num_keypoints=17, num_statistics=5,
                            feature_size=(24, 32), oks_thresholds=()).eval()
@@ -329,6 +330,26 @@ def test_pose_quality_averages_combined_terms_and_thresholds_reached():
     torch.testing.assert_close(
         outputs[0],
         KeypointOKSNet.combine(outputs[1].sigmoid(), outputs[2].sigmoid()))
+
+
+@pytest.mark.parametrize('thresholds',
+                         [COCO_OKS_THRESHOLDS, (0.5, 0.75), (0.6, )])
+def test_quality_reads_the_mean_of_both_estimates_as_an_oks(thresholds):
+    net = KeypointOKSNet(in_channels=8, num_keypoints=17, num_statistics=5,
+                         read_pose_grid=False, oks_thresholds=thresholds)
+    oks = torch.linspace(0, 1, 201)
+    # the share of the thresholds a pose of this OKS reaches, each step a
+    # ramp as wide as the thresholds' spacing (0.05 for one threshold)
+    width = float(np.diff(thresholds).min()) if len(thresholds) > 1 else .05
+    reached = ((oks[:, None] - torch.tensor(thresholds)) / width +
+               0.5).clamp(0, 1).mean(-1)
+    # a pose whose two estimates are exact gets its OKS back
+    torch.testing.assert_close(net.read_as_oks((oks + reached) / 2), oks)
+    # strictly increasing: the ranking (so AP) is the mean's
+    scores = net.read_as_oks(torch.linspace(0, 1, 1001))
+    assert torch.all(scores[1:] > scores[:-1])
+    # a function of the thresholds, not weights a checkpoint carries
+    assert not any('knot' in key for key in net.state_dict())
 
 
 def test_threshold_loss_pulls_each_threshold_towards_reached_or_not():

@@ -1,6 +1,7 @@
 # Copyright (c) oksnet-mmpose contributors.
 from typing import Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from mmpose.registry import MODELS
@@ -57,10 +58,13 @@ class KeypointOKSNet(OKSNet):
       and Rank & Sort train for the ranking AP makes). Their mean is the
       expected share of AP's thresholds the pose passes: where two poses
       have the same expected OKS, the one whose OKS is surely above 0.5
-      ranks above the one that may be anything. The pose quality is the
-      mean of the two estimates (combined terms, thresholds passed); on the
-      benchmark that added 0.1 AP on each of 3 seeds to the combined terms
-      alone (docs/benchmark.md).
+      ranks above the one that may be anything. The pose quality ranks
+      poses by the mean of the two estimates (combined terms, thresholds
+      passed); on the benchmark that added 0.1 AP on each of 3 seeds to the
+      combined terms alone (docs/benchmark.md). The mean is read back as an
+      OKS by a fixed increasing map (:meth:`read_as_oks`), so the pose
+      quality ranks as the mean does and reads as the predicted OKS that
+      ``quality_thr`` filters on.
 
     Args:
         in_channels, feature_size, attention, structure, num_downsamples,
@@ -122,6 +126,8 @@ class KeypointOKSNet(OKSNet):
         self.num_keypoints = num_keypoints
         self.num_statistics = num_statistics
         self.oks_thresholds = tuple(float(t) for t in oks_thresholds)
+        if self.oks_thresholds:
+            self._register_oks_knots()
         # the pose feature pooled over space (mean and max per channel),
         # standardised per channel: what CCNet reads; the down-sampled grid
         # keeps where things are, the pooled vector what all channels saw
@@ -200,10 +206,49 @@ class KeypointOKSNet(OKSNet):
         if not self.oks_thresholds:
             return pose_quality, similarity_logits, labelled_logits
         threshold_logits = logits[:, 2 * k:]
-        pose_quality = (pose_quality +
-                        threshold_logits.sigmoid().mean(dim=-1)) / 2
+        pose_quality = self.read_as_oks(
+            (pose_quality + threshold_logits.sigmoid().mean(dim=-1)) / 2)
         return (pose_quality, similarity_logits, labelled_logits,
                 threshold_logits)
+
+    def read_as_oks(self, ranking_score: Tensor) -> Tensor:
+        """The mean of the two estimates (combined terms, thresholds
+        passed) read as an OKS: the inverse of the fixed map
+        :math:`m(o) = (o + h(o)) / 2` that the mean is, in expectation, of
+        a pose of OKS :math:`o`, where :math:`h(o)` is the share of the OKS
+        thresholds :math:`o` reaches (each step smoothed into a ramp as wide
+        as the thresholds' spacing). :math:`m` is strictly increasing, so
+        the ranking (and AP) is the mean's; without this the score of a pose
+        of OKS 0.5 is about 0.3 and ``quality_thr`` ("predicted OKS >=
+        thr") drops poses it should keep."""
+        rise = (ranking_score[:, None] - self.score_knots[:-1]).clamp(
+            min=0)
+        rise = torch.minimum(rise, self.score_knots[1:] -
+                             self.score_knots[:-1])
+        oks = self.oks_knots[0] + (rise * self.knot_slopes).sum(dim=-1)
+        return oks.clamp(0, 1)
+
+    def _register_oks_knots(self) -> None:
+        """The knots of :math:`m` (see :meth:`read_as_oks`), piecewise
+        linear between them, as buffers (not in the state dict: they follow
+        from ``oks_thresholds``)."""
+        thresholds = np.sort(np.asarray(self.oks_thresholds, float))
+        width = float(np.diff(thresholds).min()) if len(thresholds) > 1 \
+            else 0.05
+        # rounded: adjacent ramps meet at a knot, in floats only nearly
+        oks_knots = np.unique(
+            np.clip(np.concatenate([[0., 1.], thresholds - width / 2,
+                                    thresholds + width / 2]), 0, 1).round(9))
+        share = np.clip((oks_knots[:, None] - thresholds) / width + 0.5, 0,
+                        1).mean(axis=1)
+        score_knots = (oks_knots + share) / 2
+        slopes = np.diff(oks_knots) / np.diff(score_knots)
+        for name, value in (('oks_knots', oks_knots),
+                            ('score_knots', score_knots),
+                            ('knot_slopes', slopes)):
+            self.register_buffer(
+                name, torch.tensor(value, dtype=torch.float32),
+                persistent=False)
 
     def _checked_maps(self, keypoint_maps: Optional[Tensor],
                       pose_feature: Tensor) -> Tensor:
